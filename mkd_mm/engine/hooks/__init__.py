@@ -1,0 +1,5 @@
+# Copyright (c) mkd_mm contributors. All rights reserved.
+from .bootstrap_teacher_hook import BootstrapTeacherHook
+from .rng_state_hook import RNGStateHook
+
+__all__ = ['BootstrapTeacherHook', 'RNGStateHook']

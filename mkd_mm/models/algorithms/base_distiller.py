@@ -1,0 +1,173 @@
+# Copyright (c) mkd_mm contributors. All rights reserved.
+import contextlib
+from typing import Any, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmpretrain.models import BaseSelfSupervisor
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from ..utils.masking import (MaskInfo, mask_info_from_mask,
+                             num_visible_patches, random_masking)
+
+
+def bf16_supported(device_type: str) -> bool:
+    """Whether bfloat16 matmuls run natively on this kind of device.
+
+    Args:
+        device_type (str): ``'cuda'`` or ``'cpu'``.
+
+    Returns:
+        bool: True for Ampere+ GPUs and CPUs with AVX512-BF16 / AMX.
+    """
+    if device_type == 'cuda':
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch._C._cpu._is_avx512_bf16_supported()
+                    or torch._C._cpu._is_amx_tile_supported())
+    except AttributeError:  # older torch
+        return False
+
+
+class BaseDistiller(BaseSelfSupervisor):
+    """Shared machinery of a masked student and a frozen teacher.
+
+    Used by :class:`DBOT` and :class:`DMAE`. The teacher:
+
+    - is a submodule (``self.teacher``), so it is saved in checkpoints and
+      restored on resume, and is dropped downstream by
+      ``prefix='backbone.'``;
+    - is frozen (``requires_grad=False``), always in eval mode, and runs under
+      ``torch.no_grad()``;
+    - is never wrapped in DDP: its parameters are listed in
+      ``_ddp_params_and_buffers_to_ignore``, so DDP neither broadcasts nor
+      reduces them and no ``find_unused_parameters`` is needed;
+    - can run under autocast (``teacher_precision``): ``'bf16'``, ``'fp16'``,
+      ``'fp32'`` or ``'auto'`` (bf16 where the hardware runs it natively).
+      Its outputs are returned in float32.
+
+    Args:
+        backbone (dict): Student encoder config.
+        neck (dict): Student decoder config.
+        head (dict): Head (with the loss) config.
+        teacher (dict): Teacher config.
+        teacher_precision (str): See above. Defaults to 'fp32'.
+        data_preprocessor (dict, optional): Data preprocessor config.
+        init_cfg (dict, optional): Unused; the parts initialise themselves.
+    """
+
+    PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict],
+                 head: Optional[dict],
+                 teacher: dict,
+                 teacher_precision: str = 'fp32',
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if teacher_precision not in self.PRECISIONS:
+            raise ValueError(f'`model.teacher_precision` must be one of '
+                             f'{self.PRECISIONS}, but got '
+                             f'{teacher_precision!r}.')
+        self.teacher_precision = teacher_precision
+        self.teacher_cfg = dict(teacher)
+        self.set_teacher(MODELS.build(dict(teacher)))
+
+    # ------------------------------------------------------------ teacher
+    def set_teacher(self, teacher: nn.Module) -> None:
+        """Install a (new) frozen teacher module.
+
+        Args:
+            teacher (nn.Module): The teacher.
+        """
+        teacher.requires_grad_(False)
+        teacher.eval()
+        self.teacher = teacher
+        self._ddp_params_and_buffers_to_ignore = [
+            f'teacher.{n}' for n, _ in teacher.named_parameters()
+        ] + [f'teacher.{n}' for n, _ in teacher.named_buffers()]
+
+    def train(self, mode: bool = True) -> 'BaseDistiller':
+        """Set train mode; the teacher always stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def _teacher_autocast(self, device: torch.device):
+        precision = self.teacher_precision
+        if precision == 'auto':
+            precision = 'bf16' if bf16_supported(device.type) else 'fp32'
+        if precision == 'fp32':
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if precision == 'bf16' else torch.float16
+        return torch.autocast(device_type=device.type, dtype=dtype)
+
+    def teacher_forward(self, *args, **kwargs) -> Any:
+        """Run the frozen teacher without gradients.
+
+        Returns:
+            Any: The teacher's output with every tensor cast to float32.
+        """
+        device = next(self.teacher.parameters()).device
+        with torch.no_grad(), self._teacher_autocast(device):
+            out = self.teacher(*args, **kwargs)
+        if isinstance(out, (list, tuple)):
+            return type(out)(o.float() for o in out)
+        return out.float()
+
+    # ------------------------------------------------------------ masking
+    def get_mask_info(self,
+                      inputs: torch.Tensor,
+                      data_samples: Optional[List[DataSample]] = None,
+                      mask: Optional[Union[torch.Tensor, MaskInfo]] = None
+                      ) -> MaskInfo:
+        """The mask of this batch.
+
+        Priority: an explicit ``mask`` argument, then ``mask`` fields of the
+        data samples (e.g. from a mask-generator transform), then a fresh
+        per-sample random mask with ``backbone.mask_ratio``.
+
+        Args:
+            inputs (torch.Tensor): Images.
+            data_samples (List[DataSample], optional): Data samples.
+            mask (torch.Tensor | MaskInfo, optional): ``(B, N)`` binary mask
+                (1 = masked) or a :class:`MaskInfo`.
+
+        Returns:
+            MaskInfo: The mask.
+        """
+        if isinstance(mask, MaskInfo):
+            return mask
+        if mask is None and data_samples and all(
+                'mask' in ds for ds in data_samples):
+            mask = torch.stack([ds.mask for ds in data_samples])
+        if mask is not None:
+            info = mask_info_from_mask(mask.to(inputs.device))
+            if info.mask.shape[1] != self.backbone.num_patches:
+                raise ValueError(
+                    f'explicit mask has {info.mask.shape[1]} patches, the '
+                    f'student has {self.backbone.num_patches}')
+            return info
+        n = self.backbone.num_patches
+        assert num_visible_patches(n, self.backbone.mask_ratio) > 0
+        return random_masking(inputs.shape[0], n, self.backbone.mask_ratio,
+                              inputs.device)
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """Student encoder features on unmasked images.
+
+        Args:
+            inputs (torch.Tensor): Images ``(B, 3, H, W)``.
+
+        Returns:
+            tuple: The student backbone's ``out_indices`` features.
+        """
+        return self.backbone(inputs, mask=None)
