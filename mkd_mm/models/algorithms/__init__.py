@@ -1,5 +1,6 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
 from .base_distiller import BaseDistiller
 from .dbot import DBOT
+from .dmae import DMAE
 
-__all__ = ['BaseDistiller', 'DBOT']
+__all__ = ['BaseDistiller', 'DBOT', 'DMAE']

@@ -9,6 +9,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.registry import MODELS
 
 from ..utils.masking import gather_tokens
+from ..utils.model_zoo_teacher import resolve_teacher_checkpoint
 from ..utils.pos_embed import build_mae_sincos_pos_embed
 from ..utils.teacher_loading import load_teacher_weights
 from ..utils.weight_init import init_linear_and_norm_
@@ -47,10 +48,13 @@ class TeacherViT(VisionTransformer):
         final_norm (bool): Apply the final LayerNorm to the output (the
             "target w/ [LN]" ablation). Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained',
-            checkpoint=PATH)`` to load weights; extra keys ``allow_unsafe``
-            (trust a file that needs full unpickling) and ``prefix`` (take
-            keys under this prefix). Defaults to None (random init with the
-            MAE rules).
+            checkpoint=PATH)`` to load weights; ``PATH`` may also be
+            ``'mmpretrain://<model-zoo name>'`` (see
+            :func:`resolve_teacher_checkpoint`). Extra keys ``allow_unsafe``
+            (trust a file that needs full unpickling), ``prefix`` (take
+            keys under this prefix) and ``download`` (fetch a missing
+            model-zoo file, default True). Defaults to None (random init with
+            the MAE rules).
         **kwargs: Other arguments of :class:`VisionTransformer`.
     """
 
@@ -98,9 +102,11 @@ class TeacherViT(VisionTransformer):
         """Random MAE initialisation or strict loading of a checkpoint."""
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            checkpoint = resolve_teacher_checkpoint(
+                cfg['checkpoint'], download=cfg.get('download', True))
             report = load_teacher_weights(
                 self,
-                cfg['checkpoint'],
+                checkpoint,
                 prefix=cfg.get('prefix'),
                 allow_unsafe=cfg.get('allow_unsafe', False))
             print_log(f'Teacher loaded: {report}', logger='current')

@@ -1,4 +1,5 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
+from .feature_align_loss import FeatureAlignLoss
 from .standardized_smooth_l1_loss import StandardizedSmoothL1Loss
 
-__all__ = ['StandardizedSmoothL1Loss']
+__all__ = ['FeatureAlignLoss', 'StandardizedSmoothL1Loss']

@@ -1,4 +1,5 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
 from .dbot_decoder import DBOTDecoder
+from .projector import FeatureProjector
 
-__all__ = ['DBOTDecoder']
+__all__ = ['DBOTDecoder', 'FeatureProjector']
