@@ -1,0 +1,56 @@
+# Runtime defaults of mkd_mm (mmpretrain 1.x style). Leaf configs inherit it.
+# defaults to use registries in mmpretrain; mkd_mm registers into them.
+default_scope = 'mmpretrain'
+
+# import mkd_mm so that its modules are registered; fail loudly if it cannot
+custom_imports = dict(imports=['mkd_mm'], allow_failed_imports=False)
+
+# configure default hooks
+default_hooks = dict(
+    # record the time of every iteration.
+    timer=dict(type='IterTimerHook'),
+
+    # print log every 100 iterations.
+    logger=dict(type='LoggerHook', interval=100),
+
+    # enable the parameter scheduler.
+    param_scheduler=dict(type='ParamSchedulerHook'),
+
+    # save checkpoint per epoch.
+    checkpoint=dict(type='CheckpointHook', interval=1),
+
+    # set sampler seed in distributed evrionment.
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+
+    # validation results visualization, set True to enable it.
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+
+# configure environment
+env_cfg = dict(
+    # whether to enable cudnn benchmark
+    cudnn_benchmark=False,
+
+    # set multi process parameters
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+
+    # set distributed parameters; tools/train.py and tools/test.py switch the
+    # backend to 'gloo' when CUDA is not available (CPU-only runs).
+    dist_cfg=dict(backend='nccl'),
+)
+
+# set visualizer
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+
+# set log level
+log_level = 'INFO'
+
+# load from which checkpoint
+load_from = None
+
+# whether to resume training from the loaded checkpoint
+resume = False
+
+# a fixed seed by default (reproducible demos); the same seed on every rank
+randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)
