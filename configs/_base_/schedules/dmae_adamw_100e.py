@@ -1,0 +1,52 @@
+# DMAE pre-training schedule (paper Sec. 4.1 and the official code):
+# AdamW betas (0.9, 0.95), weight decay 0.05 without decay on parameters with
+# ndim <= 1 or biases (the official timm `add_weight_decay` set: LayerNorm
+# weights and all biases; cls/mask tokens ARE decayed, pos embeddings are
+# frozen; mmpretrain's own MAE configs also exempt cls/mask tokens and
+# pos_embed, which differs), 100 epochs, 20 linear warm-up epochs from
+# exactly 0, then half-cycle cosine to 0, updated every iteration.
+#
+# Batch: 128 images/GPU x 8 GPUs x 4 accumulation steps = 4096, peak lr
+# 1.5e-4 x 4096 / 256 = 2.4e-3. mmengine's `auto_scale_lr` multiplies the lr
+# by (world size x per-GPU batch) / base_batch_size and ignores gradient
+# accumulation, so the lr written below is the base lr per 256 images times
+# `accumulative_counts`: 1.5e-4 x 4 x (8 x 128) / 256 = 2.4e-3. With 16 GPUs
+# and accumulative_counts=2 write `lr=1.5e-4 * 2`: the product stays right.
+#
+# It inherits the runtime so that it may override its hooks and randomness
+# (mmengine forbids the same key in two sibling bases).
+_base_ = ['../default_runtime.py']
+
+base_lr_per_256 = 1.5e-4
+accumulative_counts = 4
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    accumulative_counts=accumulative_counts,
+    optimizer=dict(
+        type='AdamW',
+        lr=base_lr_per_256 * accumulative_counts,
+        betas=(0.9, 0.95),
+        eps=1e-8,
+        weight_decay=0.05),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
+auto_scale_lr = dict(base_batch_size=256, enable=True)
+
+param_scheduler = [
+    dict(
+        type='StagedWarmupCosineLR',
+        stage_ends=[100],
+        warmup=20,
+        eta_min=0.0,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    # the official code saves every 5 epochs and at the end
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3))
+custom_hooks = [dict(type='RNGStateHook')]
+# official: seed 0 + rank
+randomness = dict(seed=0, diff_rank_seed=True)
