@@ -95,6 +95,8 @@ _MMPRETRAIN_DROP_CATEGORIES: List[Tuple[str, str]] = [
     ('projection_heads', r'^(projectors|align_[^.]*|aligners)\.?'),
     ('data_preprocessor', r'^data_preprocessor\.'),
     ('classifier_head', r'^head\.'),
+    # top-level buffers of an algorithm, e.g. dBOT's ``stage`` counter
+    ('algorithm_buffers', r'^[^.]+$'),
 ]
 
 #: keys that identify the official (timm) layout.
