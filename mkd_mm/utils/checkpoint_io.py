@@ -28,6 +28,10 @@ import torch
 
 _REGISTERED = False
 
+#: Set by ``tools/train.py --allow-unsafe-checkpoint``: full unpickling of
+#: every checkpoint this process loads through mmengine (trusted files only).
+ALLOW_UNSAFE_CHECKPOINTS = False
+
 
 def _safe_globals() -> List[Any]:
     """Types that our checkpoints and the known official formats contain."""
@@ -60,18 +64,50 @@ def _safe_globals() -> List[Any]:
     return types
 
 
-def register_safe_globals() -> None:
-    """Allow-list the plain-data types of our checkpoints for ``torch.load``.
+def _history_buffer_getstate(self) -> dict:
+    """Pickle a ``HistoryBuffer`` as plain data.
 
-    Called once when :mod:`mkd_mm` is imported, so that mmengine's own
-    ``torch.load`` calls (resume, ``init_cfg=dict(type='Pretrained')``) work
-    with ``weights_only=True`` on torch >= 2.6.
+    mmengine's own ``__getstate__`` also pickles the class-level registry of
+    statistics functions, which pickle as ``getattr(HistoryBuffer, 'min')``;
+    allowing ``getattr`` would void the protection of ``weights_only``. The
+    registry is rebuilt at import time anyway, so it is left out.
+    """
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
+def register_safe_globals() -> None:
+    """Make our checkpoints loadable with ``weights_only=True``.
+
+    Called once when :mod:`mkd_mm` is imported. It
+
+    - adds the plain-data types of our checkpoints to torch's allow-list;
+    - makes mmengine's ``HistoryBuffer`` (in ``message_hub``) pickle as plain
+      data;
+    - routes mmengine's loading of local files (resume, ``load_from``,
+      ``init_cfg=dict(type='Pretrained')``) through
+      :func:`load_checkpoint_file`, which refuses a file that needs full
+      unpickling with a clear message.
     """
     global _REGISTERED
     if _REGISTERED or not hasattr(torch.serialization, 'add_safe_globals'):
         return
     torch.serialization.add_safe_globals(_safe_globals())
+    from mmengine.logging import HistoryBuffer
+    from mmengine.runner.checkpoint import CheckpointLoader
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_mmengine_local_loader, force=True)
     _REGISTERED = True
+
+
+def _mmengine_local_loader(filename: str, map_location=None) -> Any:
+    """mmengine ``CheckpointLoader`` scheme for local paths."""
+    return load_checkpoint_file(
+        osp.expanduser(filename),
+        map_location=map_location,
+        allow_unsafe=ALLOW_UNSAFE_CHECKPOINTS)
 
 
 class UnsafeCheckpointError(RuntimeError):
@@ -118,7 +154,9 @@ def load_checkpoint_file(path: str,
             'code. If you trust this file, opt in explicitly with '
             '`allow_unsafe=True` (in a teacher config: '
             '`init_cfg=dict(type=\'Pretrained\', checkpoint=..., '
-            f'allow_unsafe=True)`). Original error: {str(e)[:500]}') from e
+            'allow_unsafe=True)`; for every file of a run: '
+            '`tools/train.py --allow-unsafe-checkpoint`). Original error: '
+            f'{str(e)[:400]}') from e
     except (EOFError, RuntimeError, ValueError) as e:
         raise RuntimeError(
             f'Checkpoint file {path} is truncated or not a torch checkpoint: '

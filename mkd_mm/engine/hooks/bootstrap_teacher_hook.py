@@ -3,6 +3,7 @@ import math
 import os.path as osp
 from typing import Optional, Sequence
 
+from mmengine.dist import broadcast
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS
@@ -133,6 +134,9 @@ class BootstrapTeacherHook(Hook):
         target = self._target_stage(step)
         while int(model.stage) < target:
             stage = model.start_next_stage()
+            # every rank re-initialised with its own RNG: use rank 0's
+            for tensor in model.state_dict().values():
+                broadcast(tensor)
             if self.reset_optimizer:
                 runner.optim_wrapper.optimizer.state.clear()
             print_log(

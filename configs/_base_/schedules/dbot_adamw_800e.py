@@ -1,0 +1,33 @@
+# dBOT optimisation (official code, Tab. A1): AdamW (0.9, 0.95), wd 0.05 with
+# no decay on 1-D parameters and biases (cls/mask tokens ARE decayed, the pos
+# embeddings are frozen), peak lr 1.5e-4 x 4096 / 256 = 2.4e-3, 40 warm-up
+# epochs then cosine to 0, restarted in every stage, 800 epochs per stage.
+#
+# Reference batch: 8 GPUs x 128 images x 4 accumulation steps = 4096
+# (the official 32 GPUs x 128). With another setup use `--auto-scale-lr`
+# (scales against 1024 = 8 x 128 real images per step) or change
+# `optim_wrapper.accumulative_counts`.
+stage_ends = [800]
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    accumulative_counts=4,
+    optimizer=dict(
+        type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95),
+        weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
+param_scheduler = [
+    dict(
+        type='StagedWarmupCosineLR',
+        stage_ends=stage_ends,
+        warmup=40,
+        eta_min=0.0,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
+auto_scale_lr = dict(base_batch_size=1024, enable=False)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+custom_hooks = [dict(type='RNGStateHook')]
+randomness = dict(seed=0, diff_rank_seed=True)

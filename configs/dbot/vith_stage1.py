@@ -1,0 +1,12 @@
+# dBOT ViT-H/14, stage 1: depth-0 first teacher, drop path 0.3, no clipping.
+# 64 images per GPU x 8 GPUs x 8 accumulation steps = 4096.
+#   tools/dist_train.sh configs/dbot/vith_stage1.py 8
+_base_ = [
+    '../_base_/models/dbot_vit-huge-p14.py',
+    '../_base_/datasets/imagenet_bs128_mkd.py',
+    '../_base_/schedules/dbot_adamw_800e.py',
+    '../_base_/default_runtime.py',
+]
+train_dataloader = dict(batch_size=64)
+optim_wrapper = dict(accumulative_counts=8)
+auto_scale_lr = dict(base_batch_size=512)

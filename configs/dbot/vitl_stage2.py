@@ -1,0 +1,9 @@
+# dBOT ViT-L/16, stage 2: teacher = the 24-block stage-1 student.
+#   tools/dist_train.sh configs/dbot/vitl_stage2.py 8
+_base_ = './vitl_stage1.py'
+model = dict(
+    teacher=dict(
+        depth=24,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='work_dirs/vitl_stage1/epoch_800.pth')))
