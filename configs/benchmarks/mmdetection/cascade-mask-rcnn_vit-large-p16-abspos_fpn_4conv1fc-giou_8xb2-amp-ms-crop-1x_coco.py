@@ -1,0 +1,9 @@
+# ViT-L Cascade Mask R-CNN with the position handling of the official dBOT
+# `vit_*` detection configs (spec §4, §7 quirk 10): no relative position
+# bias, only the learnable absolute embedding laid out for 672x1092 and
+# interpolated (bicubic) to every input. Unlike the official code, whose
+# 14x14 -> 53x53 resize mismatched the model and left the embedding at zero,
+# the pre-trained embedding is loaded (resized to 42x68).
+_base_ = './cascade-mask-rcnn_vit-large-p16_fpn_4conv1fc-giou_8xb2-amp-ms-crop-1x_coco.py'  # noqa: E501
+
+model = dict(backbone=dict(use_rel_pos_bias=False))
