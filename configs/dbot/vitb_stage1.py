@@ -12,3 +12,10 @@ _base_ = [
 ]
 # ViT-B only: gradient clipping at 3.0 (official `--clip_grad 3.0`)
 optim_wrapper = dict(clip_grad=dict(max_norm=3.0))
+
+# keep the last checkpoints (the final one is the next stage's teacher); save
+# RNG states so that `--resume` continues bit-identically
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+custom_hooks = [dict(type='RNGStateHook')]
+randomness = dict(seed=0, diff_rank_seed=True)

@@ -10,3 +10,10 @@ _base_ = [
 train_dataloader = dict(batch_size=64)
 optim_wrapper = dict(accumulative_counts=8)
 auto_scale_lr = dict(base_batch_size=512)
+
+# keep the last checkpoints (the final one is the next stage's teacher); save
+# RNG states so that `--resume` continues bit-identically
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+custom_hooks = [dict(type='RNGStateHook')]
+randomness = dict(seed=0, diff_rank_seed=True)

@@ -7,3 +7,10 @@ _base_ = [
     '../_base_/schedules/dbot_adamw_800e.py',
     '../_base_/default_runtime.py',
 ]
+
+# keep the last checkpoints (the final one is the next stage's teacher); save
+# RNG states so that `--resume` continues bit-identically
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+custom_hooks = [dict(type='RNGStateHook')]
+randomness = dict(seed=0, diff_rank_seed=True)

@@ -7,3 +7,6 @@ __all__ = [
     'TINY_ARCH', 'TinyImageDataset', 'tiny_dbot_cfg',
     'tiny_pretrain_runner_cfg'
 ]
+from .shrink import shrink_pretrain_model, tiny_arch  # noqa: E402
+
+__all__ += ['shrink_pretrain_model', 'tiny_arch']

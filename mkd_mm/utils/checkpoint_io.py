@@ -157,7 +157,7 @@ def load_checkpoint_file(path: str,
             'allow_unsafe=True)`; for every file of a run: '
             '`tools/train.py --allow-unsafe-checkpoint`). Original error: '
             f'{str(e)[:400]}') from e
-    except (EOFError, RuntimeError, ValueError) as e:
+    except (EOFError, OSError, RuntimeError, ValueError) as e:
         raise RuntimeError(
             f'Checkpoint file {path} is truncated or not a torch checkpoint: '
             f'{e}') from e

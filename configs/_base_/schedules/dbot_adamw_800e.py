@@ -27,7 +27,3 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
 auto_scale_lr = dict(base_batch_size=1024, enable=False)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
-custom_hooks = [dict(type='RNGStateHook')]
-randomness = dict(seed=0, diff_rank_seed=True)

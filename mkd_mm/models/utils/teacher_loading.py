@@ -132,11 +132,11 @@ def load_teacher_weights(teacher: nn.Module,
     """
     ckpt = load_checkpoint_file(checkpoint, allow_unsafe=allow_unsafe)
     sd, fmt = unwrap_state_dict(ckpt, prefix)
+    dropped = sorted({k.split('.')[0] for k in sd if _FOREIGN_PARTS.match(k)})
+    sd = {k: v for k, v in sd.items() if not _FOREIGN_PARTS.match(k)}
     if not sd:
         raise KeyError(f'Teacher checkpoint {checkpoint} ({fmt}) contains no '
                        'ViT encoder weights.')
-    dropped = sorted({k.split('.')[0] for k in sd if _FOREIGN_PARTS.match(k)})
-    sd = {k: v for k, v in sd.items() if not _FOREIGN_PARTS.match(k)}
 
     # the file must hold a ViT of the configured size
     ckpt_depth = 1 + max((i for i in map(_layer_index, sd) if i is not None),
