@@ -149,6 +149,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             f'the config has no {", ".join(missing)}; it cannot be tested '
             '(pre-training configs are evaluated through a benchmark config)')
 
+    # testing needs none of the training or validation parts (a config may
+    # define only some of them, e.g. a dataset base without a schedule); the
+    # Runner would insist on all or none of each group
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler', 'val_dataloader', 'val_cfg',
+                'val_evaluator'):
+        cfg[key] = None
+
     cfg.launcher = args.launcher
 
     # work_dir is determined in this priority: CLI > segment in file > filename

@@ -175,6 +175,12 @@ def check_config_file(parser: argparse.ArgumentParser, path: str) -> None:
                      f'(resolved to {osp.abspath(path)!r})')
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
 def _describe_keys(node: Any) -> str:
     """Short listing of the keys of a dict (for error messages)."""
     keys = sorted(str(k) for k in node.keys())
@@ -226,7 +232,7 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
         for depth, part in enumerate(parts[:-1]):
             path = '.'.join(parts[:depth + 1])
             parent = '.'.join(parts[:depth]) or 'the config'
-            if isinstance(node, dict):
+            if isinstance(node, (dict, Config)):
                 if part not in node:
                     hint = difflib.get_close_matches(
                         part, [str(k) for k in node.keys()], n=1)
@@ -252,8 +258,8 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
             else:
                 raise ConfigOptionError(
                     f'unknown --cfg-options key {key!r}: {parent!r} is a '
-                    f'{type(node).__name__} ({node!r}), not a dict, so it has '
-                    f'no key {part!r}')
+                    f'{type(node).__name__} ({_short(node)}), not a dict, so '
+                    f'it has no key {part!r}')
         last = parts[-1]
         if isinstance(node, (list, tuple)):
             if not last.isdigit() or int(last) >= len(node):
@@ -262,11 +268,11 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
                     f'{".".join(parts[:-1])!r} is a list of {len(node)} '
                     f'items, so {last!r} must be an index in '
                     f'0..{len(node) - 1}')
-        elif not isinstance(node, dict):
+        elif not isinstance(node, (dict, Config)):
             raise ConfigOptionError(
                 f'unknown --cfg-options key {key!r}: '
                 f'{".".join(parts[:-1])!r} is a {type(node).__name__} '
-                f'({node!r}), not a dict')
+                f'({_short(node)}), not a dict')
 
 
 def enable_amp(cfg: Config) -> None:
@@ -293,6 +299,14 @@ def enable_amp(cfg: Config) -> None:
             'optim_wrapper.type=...) instead of passing --amp.')
     optim_wrapper['type'] = 'AmpOptimWrapper'
     optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def amp_device_available() -> bool:
+    """Whether a device that ``AmpOptimWrapper`` supports is available."""
+    from mmengine.device import (is_cuda_available, is_mlu_available,
+                                 is_musa_available, is_npu_available)
+    return (is_cuda_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available())
 
 
 def set_default_dataloader_cfg(cfg: Config, field: str,
@@ -417,6 +431,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.amp:
         enable_amp(cfg)
+        if not amp_device_available():
+            raise UsageError(
+                '--amp uses mmengine\'s AmpOptimWrapper, which runs only on '
+                'CUDA/NPU/MLU/MUSA devices, and none is available here; '
+                'train without --amp on the CPU.')
 
     # resume training
     if args.resume == 'auto':

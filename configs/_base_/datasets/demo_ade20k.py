@@ -9,9 +9,12 @@
 # `num_classes=5`. (Without `metainfo` the same files load as 150-class
 # ADE20K in which only labels 0..4 occur.)
 #
-# All types carry the `mmseg.` scope prefix, so this file works when it is
-# inherited by a config whose `default_scope` is 'mmseg' as well as
-# 'mmpretrain'. Requires mmsegmentation.
+# Scopes: the dataset dicts carry `_scope_='mmseg'`, so the dataset and its
+# (unprefixed, as in mmseg's own bases) transforms are built in the mmseg
+# registries whatever the inheriting config's `default_scope` is ('mmseg' for
+# the usual downstream configs, or 'mmpretrain'); the evaluator (and batch
+# sampler) use the `mmseg.` prefix. Keep `_scope_` when overriding a dataset
+# with `_delete_=True`. Requires mmsegmentation.
 dataset_type = 'mmseg.ADE20KDataset'
 data_root = 'data/demo/ade/ADEChallengeData2016'
 demo_ade_metainfo = dict(
@@ -20,25 +23,25 @@ demo_ade_metainfo = dict(
              [4, 200, 3]])
 crop_size = (128, 128)
 train_pipeline = [
-    dict(type='mmseg.LoadImageFromFile'),
-    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(
-        type='mmseg.RandomResize',
+        type='RandomResize',
         scale=(512, 128),
         ratio_range=(0.5, 2.0),
         keep_ratio=True),
-    dict(type='mmseg.RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='mmseg.RandomFlip', prob=0.5),
-    dict(type='mmseg.PhotoMetricDistortion'),
-    dict(type='mmseg.PackSegInputs')
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='mmseg.LoadImageFromFile'),
-    dict(type='mmseg.Resize', scale=(512, 128), keep_ratio=True),
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(512, 128), keep_ratio=True),
     # add loading annotation after ``Resize`` because ground truth
     # does not need to do resize data transform
-    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
-    dict(type='mmseg.PackSegInputs')
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
     batch_size=4,
@@ -47,6 +50,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        _scope_='mmseg',
         data_root=data_root,
         metainfo=demo_ade_metainfo,
         data_prefix=dict(
@@ -59,6 +63,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        _scope_='mmseg',
         data_root=data_root,
         metainfo=demo_ade_metainfo,
         data_prefix=dict(

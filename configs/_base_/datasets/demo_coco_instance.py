@@ -3,10 +3,12 @@
 # categories, polygon masks). A scaled-down `mmdet::_base_/datasets/
 # coco_instance.py`: same structure and keys, small images.
 #
-# All types carry the `mmdet.` scope prefix, so this file works when it is
-# inherited by a config whose `default_scope` is 'mmdet' (the usual case for
-# detection configs) as well as 'mmpretrain'. Requires mmdet (and pycocotools
-# for the metric).
+# Scopes: the dataset dicts carry `_scope_='mmdet'`, so the dataset and its
+# (unprefixed, as in mmdet's own bases) transforms are built in the mmdet
+# registries whatever the inheriting config's `default_scope` is ('mmdet' for
+# the usual downstream configs, or 'mmpretrain'); the evaluator (and batch
+# sampler) use the `mmdet.` prefix. Keep `_scope_` when overriding a dataset
+# with `_delete_=True`. Requires mmdet (and pycocotools for the metric).
 dataset_type = 'mmdet.CocoDataset'
 data_root = 'data/demo/coco/'
 # class names and colours of the demo categories (category ids 1..4 in the
@@ -18,19 +20,19 @@ demo_coco_scale = (128, 128)
 backend_args = None
 
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='mmdet.Resize', scale=demo_coco_scale, keep_ratio=True),
-    dict(type='mmdet.RandomFlip', prob=0.5),
-    dict(type='mmdet.PackDetInputs')
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=demo_coco_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.Resize', scale=demo_coco_scale, keep_ratio=True),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=demo_coco_scale, keep_ratio=True),
     # If you don't have a gt annotation, delete the pipeline
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
-        type='mmdet.PackDetInputs',
+        type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor'))
 ]
@@ -42,6 +44,7 @@ train_dataloader = dict(
     batch_sampler=dict(type='mmdet.AspectRatioBatchSampler'),
     dataset=dict(
         type=dataset_type,
+        _scope_='mmdet',
         data_root=data_root,
         metainfo=demo_coco_metainfo,
         ann_file='annotations/instances_train2017.json',
@@ -57,6 +60,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        _scope_='mmdet',
         data_root=data_root,
         metainfo=demo_coco_metainfo,
         ann_file='annotations/instances_val2017.json',
