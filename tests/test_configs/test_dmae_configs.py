@@ -255,3 +255,13 @@ def test_full_size_main_config_builds():
     n_student = sum(p.numel() for n, p in model.named_parameters()
                     if n.startswith('backbone.'))
     assert n_student == pytest.approx(85.8e6, rel=0.01)  # ViT-B encoder
+
+
+def test_metafile_lists_every_dmae_config():
+    import yaml
+    with open(osp.join(ROOT, 'configs/dmae/metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    listed = {m['Config'] for m in meta['Models']}
+    on_disk = {osp.relpath(p, ROOT) for p in DMAE_CONFIGS}
+    assert listed == on_disk
+    assert all(m['In Collection'] == 'DMAE' for m in meta['Models'])
