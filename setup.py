@@ -41,8 +41,6 @@ def add_mim_extension() -> None:
     for name in ('configs', 'tools', 'model-index.yml'):
         src = osp.join(ROOT, name)
         dst = osp.join(mim_root, name)
-        if not osp.exists(src):
-            continue
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):
@@ -50,6 +48,8 @@ def add_mim_extension() -> None:
         try:
             os.symlink(osp.relpath(src, mim_root), dst)
         except OSError:  # e.g. file systems without symlinks
+            if not osp.exists(src):
+                continue
             if osp.isdir(src):
                 shutil.copytree(src, dst)
             else:

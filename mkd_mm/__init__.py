@@ -27,9 +27,10 @@ for _name, (_mod, _low, _high) in _RANGES.items():
         'is the one release that mmpretrain 1.2, mmdet 3.3 and mmseg 1.2 '
         'all accept; see docs/get_started.md).')
 
-from .utils import register_safe_globals  # noqa: E402
+from .utils import register_config_scope, register_safe_globals  # noqa
 
 register_safe_globals()
+register_config_scope()
 
 from .engine import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
