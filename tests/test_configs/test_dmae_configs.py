@@ -83,8 +83,7 @@ def _cpu_optim_wrapper(cfg):
     return ow
 
 
-@pytest.mark.parametrize(
-    'path', DMAE_CONFIGS + MAE_CONFIGS, ids=osp.basename)
+@pytest.mark.parametrize('path', DMAE_CONFIGS + MAE_CONFIGS, ids=osp.basename)
 def test_config_builds_and_runs_one_loss(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmpretrain'
@@ -107,8 +106,7 @@ def test_config_builds_and_runs_one_loss(path):
     optim.update_params(total)
 
 
-@pytest.mark.parametrize(
-    'path', DMAE_CONFIGS + MAE_CONFIGS, ids=osp.basename)
+@pytest.mark.parametrize('path', DMAE_CONFIGS + MAE_CONFIGS, ids=osp.basename)
 def test_recipe(path):
     """100 epochs, 20 warm-up, 4096 images/step, lr 2.4e-3, data."""
     cfg = Config.fromfile(path)
@@ -141,8 +139,8 @@ def test_recipe(path):
         'LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'PackInputs'
     ]
     rrc = cfg.train_dataloader.dataset.pipeline[1]
-    assert (rrc.scale, tuple(rrc.crop_ratio_range), rrc.interpolation) == (
-        224, (0.2, 1.0), 'bicubic')
+    assert (rrc.scale, tuple(rrc.crop_ratio_range),
+            rrc.interpolation) == (224, (0.2, 1.0), 'bicubic')
     assert cfg.model.head.norm_pix is False  # official DMAE default
 
 
@@ -153,8 +151,11 @@ def test_schedule_values_per_iteration():
     ow = build_optim_wrapper(model, _cpu_optim_wrapper(cfg))
     for g in ow.optimizer.param_groups:
         g['lr'] = 2.4e-3
-    kwargs = {k: v for k, v in cfg.param_scheduler[0].items()
-              if k not in ('type', 'convert_to_iter_based')}
+    kwargs = {
+        k: v
+        for k, v in cfg.param_scheduler[0].items()
+        if k not in ('type', 'convert_to_iter_based')
+    }
     sched = StagedWarmupCosineLR.build_iter_from_epoch(
         ow, epoch_length=10, **kwargs)
     lrs = []
@@ -164,8 +165,8 @@ def test_schedule_values_per_iteration():
     assert lrs[0] == 0.0  # warm-up from exactly 0
     assert lrs[100] == pytest.approx(2.4e-3 * 100 / 200)
     assert lrs[200] == pytest.approx(2.4e-3)  # peak after 20 epochs
-    assert lrs[600] == pytest.approx(2.4e-3 * 0.5 * (1 + math.cos(
-        math.pi * 400 / 800)))
+    assert lrs[600] == pytest.approx(2.4e-3 * 0.5 *
+                                     (1 + math.cos(math.pi * 400 / 800)))
     assert lrs[999] == pytest.approx(0, abs=1e-7)
 
 
@@ -221,7 +222,8 @@ def test_variants_differ_only_where_stated():
         osp.join(ROOT, 'configs/dmae/vitb_from_vitl_official-linear-head.py'))
     assert lin.model.projector.mode == 'linear'
     assert lin.model.projector.init == 'default'
-    dec2 = Config.fromfile(osp.join(ROOT, 'configs/dmae/vitb_from_vitl_dec2.py'))
+    dec2 = Config.fromfile(
+        osp.join(ROOT, 'configs/dmae/vitb_from_vitl_dec2.py'))
     assert dec2.model.neck.decoder_depth == 2
     for name, s_arch, t_arch, s_idx, t_idx in [
         ('vits_from_vitl.py', 'deit-small', 'l', 8, 17),
@@ -247,8 +249,10 @@ def test_full_size_main_config_builds():
     assert len(model.teacher.layers) == 18 and model.teacher.depth == 18
     assert model.teacher.embed_dims == 1024 and not model.teacher.final_norm
     (proj, ) = model.projectors
-    assert [tuple(m.weight.shape) for m in proj.layers
-            if isinstance(m, torch.nn.Linear)] == [(1024, 768), (1024, 1024)]
+    assert [
+        tuple(m.weight.shape) for m in proj.layers
+        if isinstance(m, torch.nn.Linear)
+    ] == [(1024, 768), (1024, 1024)]
     assert model.neck.decoder_pred.out_features == 16 * 16 * 3
     assert len(model.neck.decoder_blocks) == 8
     assert model.backbone.num_patches == 196

@@ -120,8 +120,8 @@ def _verify(dst: str, arch: dict, has_neck: bool,
         }
         dec_dims = neck_sd['decoder_embed.weight'].shape[0]
         dec_depth = 1 + max(
-            int(k.split('.')[1]) for k in neck_sd
-            if k.startswith('decoder_blocks.'))
+            int(k.split('.')[1])
+            for k in neck_sd if k.startswith('decoder_blocks.'))
         neck = MODELS.build(
             dict(
                 type='MAEPretrainDecoder',
@@ -182,8 +182,8 @@ def convert(src: str,
         os.makedirs(osp.dirname(dst), exist_ok=True)
     torch.save(dict(state_dict=converted, meta=meta), dst)
     name = repr(arch['name']) if arch['name'] else (
-        '{' + ', '.join(f"'{k}': {v}" for k, v in arch.items()
-                        if k != 'name') + '}')
+        '{' + ', '.join(f"'{k}': {v}"
+                        for k, v in arch.items() if k != 'name') + '}')
     if not has_decoder:
         decoder = 'none in the file'
     elif with_decoder:

@@ -26,9 +26,10 @@ def _arch_depth(arch: Union[str, dict], key: str) -> int:
 
 
 def _check_indices(indices: Sequence[int], depth: int, key: str) -> None:
-    bad = [i for i in indices
-           if not isinstance(i, int) or isinstance(i, bool)
-           or not 0 <= i < depth]
+    bad = [
+        i for i in indices
+        if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < depth
+    ]
     if bad:
         raise ValueError(
             f'`{key}` = {list(indices)}: block indices are 0-based and must '
@@ -128,8 +129,7 @@ class DMAE(BaseDistiller):
                  student_layers: Sequence[int] = (8, ),
                  teacher_layers: Sequence[int] = (17, ),
                  align_loss: dict = dict(
-                     type='FeatureAlignLoss', criterion='L1',
-                     normalize=True),
+                     type='FeatureAlignLoss', criterion='L1', normalize=True),
                  alpha: float = 1.0,
                  teacher_precision: str = 'fp32',
                  data_preprocessor: Optional[dict] = None,

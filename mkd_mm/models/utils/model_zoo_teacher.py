@@ -7,7 +7,8 @@ A teacher checkpoint may be given as ``'mmpretrain://<model name>'``, e.g.::
         type='TeacherViT', arch='l',
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='mmpretrain://mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k'))
+            checkpoint='mmpretrain://'
+            'mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k'))
 
 The name is looked up in mmpretrain's model index (``ModelHub``, the
 machinery behind ``mmpretrain.get_model``; its metafiles give the weight
@@ -38,8 +39,8 @@ def is_model_zoo_name(checkpoint: Optional[str]) -> bool:
     Returns:
         bool: True for ``'mmpretrain://<name>'``.
     """
-    return isinstance(checkpoint, str) and checkpoint.startswith(
-        MODEL_ZOO_PREFIX)
+    return isinstance(checkpoint,
+                      str) and checkpoint.startswith(MODEL_ZOO_PREFIX)
 
 
 def _weights_from_metafiles(name: str) -> Optional[str]:
@@ -94,9 +95,8 @@ def model_zoo_weights_url(name: str) -> str:
     else:
         url = _weights_from_metafiles(name)
         if url is None:
-            raise ValueError(
-                f'Unknown mmpretrain model-zoo name {name!r} in '
-                f'`{MODEL_ZOO_PREFIX}{name}`.')
+            raise ValueError(f'Unknown mmpretrain model-zoo name {name!r} in '
+                             f'`{MODEL_ZOO_PREFIX}{name}`.')
     if not url:
         raise ValueError(f'The mmpretrain model-zoo entry {name!r} has no '
                          'pre-trained weights.')

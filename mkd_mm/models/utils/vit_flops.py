@@ -37,7 +37,9 @@ def vit_block_macs(num_tokens: int,
     return 4 * t * d * d + 2 * t * t * d + 2 * t * d * f
 
 
-def patch_embed_macs(num_patches: int, embed_dims: int, patch_size: int,
+def patch_embed_macs(num_patches: int,
+                     embed_dims: int,
+                     patch_size: int,
                      in_channels: int = 3) -> int:
     """MACs of the patch-embedding convolution (all patches).
 
@@ -78,19 +80,20 @@ def vit_encoder_macs(num_patches: int,
     Returns:
         int: Multiply-accumulates.
     """
-    return (patch_embed_macs(num_patches, embed_dims, patch_size,
-                             in_channels) + num_blocks *
-            vit_block_macs(num_tokens, embed_dims, feedforward_channels))
+    return (
+        patch_embed_macs(num_patches, embed_dims, patch_size, in_channels) +
+        num_blocks *
+        vit_block_macs(num_tokens, embed_dims, feedforward_channels))
 
 
-def mae_decoder_macs(num_patches: int,
-                     len_keep: int,
-                     embed_dims: int,
-                     decoder_dims: int,
-                     decoder_depth: int,
-                     out_channels: int,
-                     decoder_feedforward_channels: Optional[int] = None
-                     ) -> int:
+def mae_decoder_macs(
+        num_patches: int,
+        len_keep: int,
+        embed_dims: int,
+        decoder_dims: int,
+        decoder_depth: int,
+        out_channels: int,
+        decoder_feedforward_channels: Optional[int] = None) -> int:
     """MACs of MAE's asymmetric decoder.
 
     ``decoder_embed`` on the ``1 + len_keep`` encoded tokens, then
@@ -114,16 +117,16 @@ def mae_decoder_macs(num_patches: int,
             n * decoder_dims * out_channels)
 
 
-def dmae_teacher_macs(embed_dims: int = 1024,
-                      arch_depth: int = 24,
-                      run_depth: int = 18,
-                      img_size: int = 224,
-                      patch_size: int = 16,
-                      mask_ratio: float = 0.75,
-                      decoder_dims: int = 512,
-                      decoder_depth: int = 8,
-                      feedforward_channels: Optional[int] = None
-                      ) -> Dict[str, float]:
+def dmae_teacher_macs(
+        embed_dims: int = 1024,
+        arch_depth: int = 24,
+        run_depth: int = 18,
+        img_size: int = 224,
+        patch_size: int = 16,
+        mask_ratio: float = 0.75,
+        decoder_dims: int = 512,
+        decoder_depth: int = 8,
+        feedforward_channels: Optional[int] = None) -> Dict[str, float]:
     """Teacher cost per image: partial teacher vs the official code.
 
     Defaults: the MAE ViT-L/16 teacher of the paper at 224 px, 75% masking
@@ -158,13 +161,12 @@ def dmae_teacher_macs(embed_dims: int = 1024,
     partial = vit_encoder_macs(num_patches, tokens, embed_dims, run_depth,
                                patch_size, feedforward_channels)
     official = vit_encoder_macs(
-        num_patches, tokens, embed_dims, arch_depth, patch_size,
-        feedforward_channels) + mae_decoder_macs(
+        num_patches, tokens, embed_dims, arch_depth,
+        patch_size, feedforward_channels) + mae_decoder_macs(
             num_patches, len_keep, embed_dims, decoder_dims, decoder_depth,
             patch_size * patch_size * 3)
     full_image = vit_encoder_macs(num_patches, num_patches + 1, embed_dims,
-                                  arch_depth, patch_size,
-                                  feedforward_channels)
+                                  arch_depth, patch_size, feedforward_channels)
     return dict(
         partial=float(partial),
         official=float(official),

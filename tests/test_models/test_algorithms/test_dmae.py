@@ -109,7 +109,9 @@ def _hand_losses(model, x, info, norm_pix=False):
 @pytest.mark.parametrize('norm_pix', [False, True])
 def test_loss_matches_hand_computation(norm_pix):
     model = build(
-        head=dict(norm_pix=norm_pix), alpha=2.0, student_layers=[1, 3],
+        head=dict(norm_pix=norm_pix),
+        alpha=2.0,
+        student_layers=[1, 3],
         teacher_layers=[5, 2])
     x = torch.randn(2, 3, IMG, IMG)
     info = random_masking(2, N, 0.75, x.device)
@@ -119,8 +121,9 @@ def test_loss_matches_hand_computation(norm_pix):
     assert losses['loss_align'].item() == pytest.approx(
         2.0 * align.item(), rel=1e-5)
     # per-pair terms are logged but not named `loss_*` (not summed twice)
-    assert set(losses) == {'loss_rec', 'loss_align', 'align_s1_t5',
-                           'align_s3_t2'}
+    assert set(losses) == {
+        'loss_rec', 'loss_align', 'align_s1_t5', 'align_s3_t2'
+    }
     assert (losses['align_s1_t5'] + losses['align_s3_t2']).item() == \
         pytest.approx(align.item(), rel=1e-5)
 
@@ -131,8 +134,7 @@ def test_same_student_layer_aligned_twice_and_single_pair_keys():
     info = random_masking(2, N, 0.75, x.device)
     losses = model.loss(x, mask=info)
     rec, align = _hand_losses(model, x, info)
-    assert losses['loss_align'].item() == pytest.approx(align.item(),
-                                                        rel=1e-5)
+    assert losses['loss_align'].item() == pytest.approx(align.item(), rel=1e-5)
     assert set(build().loss(x, mask=info)) == {'loss_rec', 'loss_align'}
 
 
@@ -141,8 +143,8 @@ def test_train_step_sums_both_losses():
     data = dict(
         inputs=torch.randint(0, 256, (2, 3, IMG, IMG), dtype=torch.uint8),
         data_samples=[DataSample(), DataSample()])
-    optim = build_optim_wrapper(
-        model, dict(optimizer=dict(type='SGD', lr=0.0)))
+    optim = build_optim_wrapper(model,
+                                dict(optimizer=dict(type='SGD', lr=0.0)))
     log = model.train_step(data, optim)
     assert log['loss'].item() == pytest.approx(
         (log['loss_rec'] + log['loss_align']).item(), rel=1e-6)
@@ -167,14 +169,19 @@ def test_partial_teacher_equals_full_teacher_block_output():
     model = build(teacher_layers=[3])
     torch.manual_seed(1)
     full = MODELS.build(
-        dict(type='TeacherViT', arch=copy.deepcopy(T_ARCH), img_size=IMG,
-             patch_size=PATCH))
+        dict(
+            type='TeacherViT',
+            arch=copy.deepcopy(T_ARCH),
+            img_size=IMG,
+            patch_size=PATCH))
     full.init_weights()
     full.eval()
     own = model.teacher.state_dict()
     model.teacher.load_state_dict(
-        {k: v for k, v in full.state_dict().items() if k in own},
-        strict=True)
+        {
+            k: v
+            for k, v in full.state_dict().items() if k in own
+        }, strict=True)
     grabbed = {}
     full.layers[3].register_forward_hook(
         lambda m, a, o: grabbed.__setitem__('out', o))
@@ -222,8 +229,7 @@ def test_student_and_teacher_see_the_same_visible_patches():
     samples = [DataSample().set_mask(m) for m in mask]
     model.loss(x, samples)
     assert torch.equal(drawn[-1].mask, mask)
-    assert torch.equal(drawn[-1].ids_keep,
-                       torch.tensor([[0, 5, 10, 15]] * 3))
+    assert torch.equal(drawn[-1].ids_keep, torch.tensor([[0, 5, 10, 15]] * 3))
     for who, vit in (('student', model.backbone), ('teacher', model.teacher)):
         assert torch.allclose(seen[who], expected(vit, drawn[-1]))
 
@@ -233,8 +239,9 @@ def test_teacher_frozen_no_grad_eval_and_unchanged_by_training():
     model.train()
     assert not model.teacher.training and model.backbone.training
     assert all(not p.requires_grad for p in model.teacher.parameters())
-    assert all(n.startswith('teacher.') or n.startswith('data_pre')
-               for n in model._ddp_params_and_buffers_to_ignore) is True
+    assert all(
+        n.startswith('teacher.') or n.startswith('data_pre')
+        for n in model._ddp_params_and_buffers_to_ignore) is True
     before = copy.deepcopy(model.teacher.state_dict())
     student_before = copy.deepcopy(model.backbone.state_dict())
     proj_before = copy.deepcopy(model.projectors.state_dict())
@@ -243,8 +250,11 @@ def test_teacher_frozen_no_grad_eval_and_unchanged_by_training():
         dict(
             optimizer=dict(type='AdamW', lr=1e-2, weight_decay=0.05),
             paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0)))
-    in_optim = {id(p) for g in optim.optimizer.param_groups
-                for p in g['params']}
+    in_optim = {
+        id(p)
+        for g in optim.optimizer.param_groups
+        for p in g['params']
+    }
     assert not any(id(p) in in_optim for p in model.teacher.parameters())
     data = dict(
         inputs=torch.randint(0, 256, (2, 3, IMG, IMG), dtype=torch.uint8),
@@ -256,9 +266,11 @@ def test_teacher_frozen_no_grad_eval_and_unchanged_by_training():
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not model.teacher.training
     # while the student and the projector did learn
-    assert any(not torch.equal(v, model.backbone.state_dict()[k])
+    assert any(not torch.equal(v,
+                               model.backbone.state_dict()[k])
                for k, v in student_before.items())
-    assert any(not torch.equal(v, model.projectors.state_dict()[k])
+    assert any(not torch.equal(v,
+                               model.projectors.state_dict()[k])
                for k, v in proj_before.items())
 
 
@@ -266,11 +278,11 @@ def test_teacher_precision_bf16_returns_fp32_close_to_fp32():
     model = build()
     x = torch.randn(2, 3, IMG, IMG)
     info = random_masking(2, N, 0.75, x.device)
-    ref = model.teacher_forward(x, ids_keep=info.ids_keep,
-                                return_layers=[3])[0]
+    ref = model.teacher_forward(
+        x, ids_keep=info.ids_keep, return_layers=[3])[0]
     model.teacher_precision = 'bf16'
-    out = model.teacher_forward(x, ids_keep=info.ids_keep,
-                                return_layers=[3])[0]
+    out = model.teacher_forward(
+        x, ids_keep=info.ids_keep, return_layers=[3])[0]
     assert out.dtype == torch.float32
     assert torch.allclose(out, ref, atol=0.1 * ref.abs().max().item())
 
@@ -297,11 +309,9 @@ def test_extract_feat_is_the_student_on_the_full_image():
 
 # ----------------------------------------------------- bad configurations
 @pytest.mark.parametrize('kwargs,match', [
-    (dict(student_layers=[4]),
-     r'model\.student_layers.*\[0, 3\].*4-block'),
+    (dict(student_layers=[4]), r'model\.student_layers.*\[0, 3\].*4-block'),
     (dict(student_layers=[-1]), r'model\.student_layers.*\[0, 3\]'),
-    (dict(teacher_layers=[6]),
-     r'model\.teacher_layers.*\[0, 5\].*6-block'),
+    (dict(teacher_layers=[6]), r'model\.teacher_layers.*\[0, 5\].*6-block'),
     (dict(student_layers=[1, 2]), r'same length'),
     (dict(student_layers=[], teacher_layers=[]), r'at least one'),
     (dict(projector=dict(type='FeatureProjector', out_channels=64)),
@@ -322,8 +332,12 @@ def test_build_errors_name_the_key_and_range(kwargs, match):
 
 
 # ------------------------------------------------- teacher checkpoints
-def official_mae_state_dict(arch=T_ARCH, depth=None, img=IMG, patch=PATCH,
-                            decoder=False, seed=0):
+def official_mae_state_dict(arch=T_ARCH,
+                            depth=None,
+                            img=IMG,
+                            patch=PATCH,
+                            decoder=False,
+                            seed=0):
     """A random state dict with the official MAE (timm) key names."""
     g = torch.Generator().manual_seed(seed)
 
@@ -369,16 +383,21 @@ def official_mae_state_dict(arch=T_ARCH, depth=None, img=IMG, patch=PATCH,
             'decoder_pred.bias': r(patch * patch * 3),
         })
         for k in [k for k in list(sd) if k.startswith('blocks.0.')]:
-            shape = [Dd if s == D else (4 * Dd if s == Fh else s)
-                     for s in sd[k].shape]
+            shape = [
+                Dd if s == D else (4 * Dd if s == Fh else s)
+                for s in sd[k].shape
+            ]
             sd['decoder_' + k] = r(*shape)
     return sd
 
 
 def official_forward(sd, x, ids_keep, num_heads, upto, patch=PATCH):
     """The timm/MAE ViT written out with the official key names."""
-    x = F.conv2d(x, sd['patch_embed.proj.weight'], sd['patch_embed.proj.bias'],
-                 stride=patch).flatten(2).transpose(1, 2)
+    x = F.conv2d(
+        x,
+        sd['patch_embed.proj.weight'],
+        sd['patch_embed.proj.bias'],
+        stride=patch).flatten(2).transpose(1, 2)
     x = gather_tokens(x + sd['pos_embed'][:, 1:], ids_keep)
     cls = (sd['cls_token'] + sd['pos_embed'][:, :1]).expand(x.shape[0], -1, -1)
     x = torch.cat([cls, x], 1)
@@ -398,9 +417,9 @@ def official_forward(sd, x, ids_keep, num_heads, upto, patch=PATCH):
         h = F.layer_norm(x, (D, ), sd[p + 'norm2.weight'],
                          sd[p + 'norm2.bias'], 1e-6)
         h = F.linear(
-            F.gelu(F.linear(h, sd[p + 'mlp.fc1.weight'],
-                            sd[p + 'mlp.fc1.bias'])), sd[p + 'mlp.fc2.weight'],
-            sd[p + 'mlp.fc2.bias'])
+            F.gelu(
+                F.linear(h, sd[p + 'mlp.fc1.weight'], sd[p + 'mlp.fc1.bias'])),
+            sd[p + 'mlp.fc2.weight'], sd[p + 'mlp.fc2.bias'])
         x = x + h
         outs.append(x)
     return outs
@@ -433,8 +452,8 @@ def test_checkpoint_with_a_missing_block_is_rejected(tmp_path):
     path = str(tmp_path / 'broken.pth')
     torch.save({'model': sd}, path)
     model = MODELS.build(
-        dmae_cfg(teacher=dict(
-            init_cfg=dict(type='Pretrained', checkpoint=path))))
+        dmae_cfg(
+            teacher=dict(init_cfg=dict(type='Pretrained', checkpoint=path))))
     with pytest.raises(KeyError) as e:
         model.init_weights()
     msg = str(e.value)
@@ -451,8 +470,8 @@ def test_checkpoint_of_the_wrong_size_is_refused(tmp_path, arch, match):
     path = str(tmp_path / 'other_size.pth')
     torch.save({'model': official_mae_state_dict(arch=arch)}, path)
     model = MODELS.build(
-        dmae_cfg(teacher=dict(
-            init_cfg=dict(type='Pretrained', checkpoint=path))))
+        dmae_cfg(
+            teacher=dict(init_cfg=dict(type='Pretrained', checkpoint=path))))
     with pytest.raises(ValueError, match=match) as e:
         model.init_weights()
     notes = getattr(e.value, '__notes__', [])
@@ -471,9 +490,12 @@ def test_teacher_from_mmpretrain_model_zoo_name(tmp_path, monkeypatch):
     sd = official_mae_state_dict()
     from mkd_mm.models.utils import timm_to_mmpretrain_key
     mm = {'backbone.' + timm_to_mmpretrain_key(k): v for k, v in sd.items()}
-    cfg = dmae_cfg(teacher=dict(init_cfg=dict(
-        type='Pretrained', checkpoint='mmpretrain://' + name,
-        download=False)))
+    cfg = dmae_cfg(
+        teacher=dict(
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint='mmpretrain://' + name,
+                download=False)))
     with pytest.raises(FileNotFoundError) as e:
         MODELS.build(cfg).init_weights()
     assert url in str(e.value) and cached in str(e.value)
@@ -484,8 +506,8 @@ def test_teacher_from_mmpretrain_model_zoo_name(tmp_path, monkeypatch):
     model.init_weights()
     x = torch.randn(1, 3, IMG, IMG)
     info = random_masking(1, N, 0.75, x.device)
-    (out, ) = model.teacher_forward(x, ids_keep=info.ids_keep,
-                                    return_layers=[3])
+    (out, ) = model.teacher_forward(
+        x, ids_keep=info.ids_keep, return_layers=[3])
     with torch.no_grad():
         ref = official_forward(sd, x, info.ids_keep, 3, upto=3)[3]
     assert torch.allclose(out, ref, atol=1e-5)
@@ -496,5 +518,4 @@ def test_mask_info_is_a_named_tuple_shared_by_value():
     model = build()
     info = random_masking(2, N, 0.75, torch.device('cpu'))
     assert isinstance(info, MaskInfo)
-    assert model.get_mask_info(torch.zeros(2, 3, IMG, IMG), None,
-                               info) is info
+    assert model.get_mask_info(torch.zeros(2, 3, IMG, IMG), None, info) is info

@@ -21,8 +21,9 @@ def test_l1_with_l2_normalisation_by_hand():
     # L2 (MSE) ablation, normalised
     assert _loss(criterion='L2')(pred, target).item() == pytest.approx(
         (0.4**2 + 0.8**2) / 2)
-    assert _loss(criterion='L2', normalize=False)(
-        pred, target).item() == pytest.approx((1 + 16) / 2)
+    assert _loss(
+        criterion='L2', normalize=False)(pred, target).item() == pytest.approx(
+            (1 + 16) / 2)
 
 
 def test_mean_over_all_elements_and_tokens():

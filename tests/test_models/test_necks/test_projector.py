@@ -41,8 +41,8 @@ def test_mlp_is_linear_gelu_linear_with_custom_hidden():
     fc1, fc2 = _linears(proj)
     assert fc1.out_features == 8 and fc2.in_features == 8
     x = torch.randn(3, 24)
-    expected = F.linear(F.gelu(F.linear(x, fc1.weight, fc1.bias)),
-                        fc2.weight, fc2.bias)
+    expected = F.linear(
+        F.gelu(F.linear(x, fc1.weight, fc1.bias)), fc2.weight, fc2.bias)
     assert torch.allclose(proj(x), expected)
 
 
@@ -61,8 +61,8 @@ def test_xavier_init_zero_bias():
 
 def test_default_init_is_pytorch_linear_default():
     torch.manual_seed(0)
-    proj = _proj(mode='linear', in_channels=256, out_channels=512,
-                 init='default')
+    proj = _proj(
+        mode='linear', in_channels=256, out_channels=512, init='default')
     (m, ) = _linears(proj)
     bound = 1 / math.sqrt(256)  # kaiming_uniform(a=sqrt(5)) and bias bound
     assert m.weight.abs().max() <= bound

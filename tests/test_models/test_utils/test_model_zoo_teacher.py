@@ -34,8 +34,7 @@ def test_cache_location_and_clear_error(tmp_path, monkeypatch):
     path = osp.join(str(tmp_path), 'hub', 'checkpoints', osp.basename(URL))
     assert zoo.model_zoo_cache_path(URL) == path
     with pytest.raises(FileNotFoundError) as e:
-        zoo.resolve_teacher_checkpoint('mmpretrain://' + NAME,
-                                       download=False)
+        zoo.resolve_teacher_checkpoint('mmpretrain://' + NAME, download=False)
     msg = str(e.value)
     assert URL in msg and path in msg and 'download=False' in msg
 
@@ -43,15 +42,15 @@ def test_cache_location_and_clear_error(tmp_path, monkeypatch):
         raise OSError('Temporary failure in name resolution')
 
     monkeypatch.setattr(zoo, '_download', offline)
-    with pytest.raises(FileNotFoundError, match='download failed.*name '
-                       'resolution') as e:
+    with pytest.raises(
+            FileNotFoundError, match='download failed.*name '
+            'resolution') as e:
         zoo.resolve_teacher_checkpoint('mmpretrain://' + NAME)
     assert path in str(e.value)
     assert not osp.exists(path)
 
 
-def test_cached_file_is_used_and_download_writes_there(tmp_path,
-                                                       monkeypatch):
+def test_cached_file_is_used_and_download_writes_there(tmp_path, monkeypatch):
     monkeypatch.setenv('TORCH_HOME', str(tmp_path))
     fetched = []
 

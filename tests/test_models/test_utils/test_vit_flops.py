@@ -24,11 +24,10 @@ def _measured_macs(fn, *args, **kwargs):
 
 
 def test_partial_teacher_tiny_real_tensors():
-    arch = dict(embed_dims=48, num_layers=6, num_heads=3,
-                feedforward_channels=96)
+    arch = dict(
+        embed_dims=48, num_layers=6, num_heads=3, feedforward_channels=96)
     teacher = MODELS.build(
-        dict(type='TeacherViT', arch=arch, depth=4, img_size=32,
-             patch_size=8))
+        dict(type='TeacherViT', arch=arch, depth=4, img_size=32, patch_size=8))
     x = torch.randn(2, 3, 32, 32)
     info = random_masking(2, 16, 0.75, x.device)
     measured = _measured_macs(
@@ -38,23 +37,30 @@ def test_partial_teacher_tiny_real_tensors():
 
 def test_dmae_training_step_runs_the_counted_teacher():
     """Count the teacher inside DMAE.loss (the real call path)."""
-    arch_s = dict(embed_dims=32, num_layers=4, num_heads=2,
-                  feedforward_channels=64)
-    arch_t = dict(embed_dims=48, num_layers=6, num_heads=3,
-                  feedforward_channels=96)
+    arch_s = dict(
+        embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
+    arch_t = dict(
+        embed_dims=48, num_layers=6, num_heads=3, feedforward_channels=96)
     model = MODELS.build(
         dict(
             type='DMAE',
-            backbone=dict(type='MKDViT', arch=arch_s, img_size=32,
-                          patch_size=8),
-            neck=dict(type='DBOTDecoder', num_patches=16, patch_size=8,
-                      embed_dim=32, decoder_embed_dim=16, decoder_depth=1,
-                      decoder_num_heads=2, keep_cls=False),
-            head=dict(type='MAEPretrainHead', patch_size=8,
-                      loss=dict(type='PixelReconstructionLoss',
-                                criterion='L2')),
-            teacher=dict(type='TeacherViT', arch=arch_t, img_size=32,
-                         patch_size=8),
+            backbone=dict(
+                type='MKDViT', arch=arch_s, img_size=32, patch_size=8),
+            neck=dict(
+                type='DBOTDecoder',
+                num_patches=16,
+                patch_size=8,
+                embed_dim=32,
+                decoder_embed_dim=16,
+                decoder_depth=1,
+                decoder_num_heads=2,
+                keep_cls=False),
+            head=dict(
+                type='MAEPretrainHead',
+                patch_size=8,
+                loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+            teacher=dict(
+                type='TeacherViT', arch=arch_t, img_size=32, patch_size=8),
             student_layers=[2],
             teacher_layers=[3]))
     model.init_weights()
@@ -82,9 +88,15 @@ def test_vit_large_teacher_cost_measured_on_meta_device(mask_ratio):
         # 8-block 512-d pixel decoder, on the same visible patches
         encoder = MODELS.build(dict(type='MKDViT', arch='l'))
         decoder = MODELS.build(
-            dict(type='DBOTDecoder', num_patches=196, patch_size=16,
-                 embed_dim=1024, decoder_embed_dim=512, decoder_depth=8,
-                 decoder_num_heads=16, keep_cls=False))
+            dict(
+                type='DBOTDecoder',
+                num_patches=196,
+                patch_size=16,
+                embed_dim=1024,
+                decoder_embed_dim=512,
+                decoder_depth=8,
+                decoder_num_heads=16,
+                keep_cls=False))
         full = MODELS.build(dict(type='TeacherViT', arch='l'))
     info = random_masking(1, 196, mask_ratio, torch.device('cpu'))
     info = MaskInfo(*(t.to('meta') for t in info))
