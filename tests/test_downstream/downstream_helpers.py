@@ -398,6 +398,9 @@ def shrink_config(cfg, embed_dims: int = 32, arch: Optional[dict] = None):
         if neck:
             neck.input_features = dim
     if 'optim_wrapper' in cfg:
+        paramwise = cfg.optim_wrapper.get('paramwise_cfg') or {}
+        if 'num_layers' in paramwise:
+            paramwise['num_layers'] = arch['num_layers']
         if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
             cfg.optim_wrapper.type = 'OptimWrapper'
             cfg.optim_wrapper.pop('loss_scale', None)
