@@ -26,11 +26,10 @@ from typing import List, Optional, Sequence
 
 from mmengine.config import Config
 
+# the helpers shared with tools/train.py (this folder is sys.path[0] when the
+# script runs; added explicitly for imports from elsewhere)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import (UsageError, add_common_args, build_runner,  # noqa: E402
-                   check_cfg_options, check_config_file,
-                   set_default_dataloader_cfg, setup_cpu_distributed,
-                   setup_default_scope)
+import train  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,13 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
         'has `tta_pipeline` and `tta_model` fields, use them to determine the '
         'TTA transforms and how to merge the TTA results. Otherwise, use flip '
         'TTA by averaging classification score.')
-    add_common_args(parser)
+    train.add_common_args(parser)
     return parser
 
 
-def parse_args(argv: Optional[Sequence[str]] = None,
-               parser: Optional[argparse.ArgumentParser] = None
-               ) -> argparse.Namespace:
+def parse_args(
+        argv: Optional[Sequence[str]] = None,
+        parser: Optional[argparse.ArgumentParser] = None
+) -> argparse.Namespace:
     """Parse the command line of ``tools/test.py``.
 
     Args:
@@ -145,7 +145,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         if cfg.get(k, None) is None
     ]
     if missing:
-        raise UsageError(
+        raise train.UsageError(
             f'the config has no {", ".join(missing)}; it cannot be tested '
             '(pre-training configs are evaluated through a benchmark config)')
 
@@ -174,7 +174,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     # -------------------- visualization --------------------
     if args.show or (args.show_dir is not None):
         if 'visualization' not in cfg.get('default_hooks', {}):
-            raise UsageError(
+            raise train.UsageError(
                 '--show/--show-dir need a VisualizationHook: set '
                 "`default_hooks.visualization=dict(type='VisualizationHook')`")
         cfg.default_hooks.visualization.enable = True
@@ -206,8 +206,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     defaults = dict(
         pin_memory=torch.cuda.is_available(),
         collate_fn=dict(type='default_collate'))
-    set_default_dataloader_cfg(cfg, 'test_dataloader', defaults,
-                               args.no_pin_memory)
+    train.set_default_dataloader_cfg(cfg, 'test_dataloader', defaults,
+                                     args.no_pin_memory)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -225,20 +225,20 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     parser = build_parser()
     args = parse_args(argv, parser)
-    check_config_file(parser, args.config)
+    train.check_config_file(parser, args.config)
     check_checkpoint(parser, args.checkpoint)
 
     cfg = Config.fromfile(args.config)
     try:
         if args.cfg_options is not None:
-            check_cfg_options(cfg, args.cfg_options)
+            train.check_cfg_options(cfg, args.cfg_options)
         cfg = merge_args(cfg, args)
-    except UsageError as e:
+    except train.UsageError as e:
         parser.error(str(e))
-    setup_default_scope(cfg)
-    setup_cpu_distributed(cfg, args.launcher)
+    train.setup_default_scope(cfg)
+    train.setup_cpu_distributed(cfg, args.launcher)
 
-    runner = build_runner(cfg)
+    runner = train.build_runner(cfg)
 
     if args.out and args.out_item in ['pred', None]:
         runner.test_evaluator.metrics.append(

@@ -143,9 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Optional[Sequence[str]] = None,
-               parser: Optional[argparse.ArgumentParser] = None
-               ) -> argparse.Namespace:
+def parse_args(
+        argv: Optional[Sequence[str]] = None,
+        parser: Optional[argparse.ArgumentParser] = None
+) -> argparse.Namespace:
     """Parse the command line of ``tools/train.py``.
 
     Args:
@@ -290,8 +291,8 @@ def enable_amp(cfg: Config) -> None:
     if not isinstance(optim_wrapper, dict):
         raise UsageError('--amp needs an `optim_wrapper` dict in the config')
     wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
-    if not isinstance(wrapper_type, str) or wrapper_type.split('.')[-1] not in (
-            'OptimWrapper', 'AmpOptimWrapper'):
+    short_type = str(wrapper_type).split('.')[-1]
+    if short_type not in ('OptimWrapper', 'AmpOptimWrapper'):
         raise UsageError(
             '--amp switches `optim_wrapper.type` to AmpOptimWrapper, but the '
             f'config uses {wrapper_type!r}, which it cannot replace safely. '
@@ -309,7 +310,8 @@ def amp_device_available() -> bool:
             or is_musa_available())
 
 
-def set_default_dataloader_cfg(cfg: Config, field: str,
+def set_default_dataloader_cfg(cfg: Config,
+                               field: str,
                                defaults: Dict[str, Any],
                                no_pin_memory: bool = False,
                                no_persistent_workers: bool = False) -> None:
@@ -387,7 +389,10 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
             device_ids=None,
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
-    else:
+    elif str(wrapper.get('type', 'MMDistributedDataParallel')).split(
+            '.')[-1] == 'MMDistributedDataParallel':
+        # other wrappers (FSDP, MMSeparateDistributedDataParallel) take no
+        # device_ids from the Runner; leave them as configured
         wrapper.setdefault('device_ids', None)
     if launcher != 'pytorch':
         raise RuntimeError(

@@ -5,7 +5,8 @@
 # that the dBOT / DMAE configs build on.
 #
 #   python tools/data/make_demo_data.py            # once: data/demo
-#   python tools/train.py configs/demo/mae_demo.py --work-dir work_dirs/demo/mae_demo
+#   python tools/train.py configs/demo/mae_demo.py \
+#       --work-dir work_dirs/demo/mae_demo
 _base_ = [
     '../_base_/datasets/demo_imagenet_pretrain.py',
     '../_base_/default_runtime.py',
@@ -51,7 +52,9 @@ model = dict(
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
-        type='AdamW', lr=1.5e-4 * 32 / 256 * 8, betas=(0.9, 0.95),
+        type='AdamW',
+        lr=1.5e-4 * 32 / 256 * 8,
+        betas=(0.9, 0.95),
         weight_decay=0.05),
     paramwise_cfg=dict(
         custom_keys={

@@ -28,8 +28,7 @@ def _rasterise(polygons: list, size: int = 128) -> np.ndarray:
 
 
 # --------------------------------------------------------------- ImageNet
-def test_imagenet_ann_file_and_folder_modes_agree(demo_data,
-                                                  demo_data_module):
+def test_imagenet_ann_file_and_folder_modes_agree(demo_data, demo_data_module):
     from mmpretrain.datasets import CustomDataset, ImageNet
     classes = tuple(demo_data_module.IMAGENET_CLASSES)
     root = str(demo_data / 'imagenet')
@@ -54,9 +53,10 @@ def test_imagenet_ann_file_and_folder_modes_agree(demo_data,
     for i in range(len(train)):
         info = train.get_data_info(i)
         assert by_path[info['img_path']] == info['gt_label']
-    assert Counter(val.get_data_info(i)['gt_label']
-                   for i in range(100)) == {k: 10
-                                            for k in range(10)}
+    assert Counter(val.get_data_info(i)['gt_label'] for i in range(100)) == {
+        k: 10
+        for k in range(10)
+    }
 
 
 def test_imagenet_bases_build_and_run_pipelines(demo_data):
@@ -130,8 +130,8 @@ def test_coco_dataset_instances_and_masks(demo_data):
         }
         for i in range(len(ds)):
             info = ds.get_data_info(i)
-            img = np.asarray(Image.open(info['img_path']).convert('RGB'),
-                             dtype=np.float32)
+            img = np.asarray(
+                Image.open(info['img_path']).convert('RGB'), dtype=np.float32)
             for inst in info['instances']:
                 poly = inst['mask']
                 assert len(poly) == 1 and len(poly[0]) >= 6
@@ -183,8 +183,8 @@ def test_coco_metric_scores_ground_truth_as_perfect(demo_data):
     samples = []
     for img in ann['images']:
         anns = [a for a in ann['annotations'] if a['image_id'] == img['id']]
-        boxes = [[x, y, x + w, y + h] for x, y, w, h in (a['bbox']
-                                                         for a in anns)]
+        boxes = [[x, y, x + w, y + h]
+                 for x, y, w, h in (a['bbox'] for a in anns)]
         masks = _rasterise([a['segmentation'] for a in anns])
         samples.append(
             dict(
@@ -193,8 +193,7 @@ def test_coco_metric_scores_ground_truth_as_perfect(demo_data):
                 pred_instances=dict(
                     bboxes=torch.tensor(boxes, dtype=torch.float32),
                     scores=torch.ones(len(anns)),
-                    labels=torch.tensor([a['category_id'] - 1
-                                         for a in anns]),
+                    labels=torch.tensor([a['category_id'] - 1 for a in anns]),
                     masks=torch.from_numpy(masks.astype(bool)))))
     metric.process({}, samples)
     results = metric.evaluate(len(samples))
@@ -216,7 +215,10 @@ def test_ade_dataset_labels(demo_data, demo_data_module):
         pipeline=[dict(type='mmseg.LoadAnnotations', reduce_zero_label=True)])
     assert len(ds) == 16
     # the demo classes are the first five ADE20K classes: identity mapping
-    assert {k: v for k, v in ds.label_map.items() if v != 255} == {
+    assert {
+        k: v
+        for k, v in ds.label_map.items() if v != 255
+    } == {
         i: i
         for i in range(5)
     }

@@ -69,12 +69,13 @@ def test_counts_and_layout(demo_data, demo_data_module):
     assert len(mod.IMAGENET_CLASSES) >= 10
     assert list(mod.IMAGENET_CLASSES) == sorted(mod.IMAGENET_CLASSES)
     for split, per_class in (('train', 40), ('val', 10)):
-        folders = sorted(p.name for p in (demo_data / 'imagenet' /
-                                          split).iterdir())
+        folders = sorted(
+            p.name for p in (demo_data / 'imagenet' / split).iterdir())
         assert folders == list(mod.IMAGENET_CLASSES)
         for name in folders:
-            assert len(list((demo_data / 'imagenet' / split /
-                             name).glob('*.JPEG'))) == per_class
+            assert len(
+                list((demo_data / 'imagenet' / split /
+                      name).glob('*.JPEG'))) == per_class
     lines = (demo_data / 'imagenet/meta/train.txt').read_text().splitlines()
     assert len(lines) == 400
     rel, label = lines[45].split(' ')
@@ -105,8 +106,8 @@ def test_shapes_differ_between_classes(demo_data_module):
     """The foreground masks of different classes are really different."""
     mod = demo_data_module
     masks = {
-        name: mod.render_mask(mod.shape_parts(name, 48, 48, 30, 0.3),
-                              (96, 96)) > 0.5
+        name:
+        mod.render_mask(mod.shape_parts(name, 48, 48, 30, 0.3), (96, 96)) > 0.5
         for name in mod.IMAGENET_CLASSES
     }
     names = list(masks)

@@ -55,8 +55,12 @@ def classifier(tmp_path_factory):
         bias[cls] = 10.0 - rank
     state['head.fc.bias'].copy_(bias)
     ckpt = root / 'tiny_cls.pth'
-    torch.save({'state_dict': state, 'meta': {'note': 'constant class 3'}},
-               str(ckpt))
+    torch.save({
+        'state_dict': state,
+        'meta': {
+            'note': 'constant class 3'
+        }
+    }, str(ckpt))
     return cfg_path, ckpt
 
 
@@ -83,8 +87,8 @@ def test_test_tool_reports_known_accuracy(classifier, tmp_path, demo_data,
         results = pickle.load(f)
     assert len(results) == 100
     assert {int(r['pred_label']) for r in results} == {3}
-    assert sorted(int(r['gt_label']) for r in results) == sorted(
-        list(range(10)) * 10)
+    assert sorted(int(r['gt_label'])
+                  for r in results) == sorted(list(range(10)) * 10)
 
 
 def test_test_tool_missing_checkpoint(tmp_path, run_tool, classifier):
@@ -92,7 +96,8 @@ def test_test_tool_missing_checkpoint(tmp_path, run_tool, classifier):
     proc = run_tool(
         ['tools/test.py',
          str(cfg_path),
-         str(tmp_path / 'missing.pth')], timeout=120)
+         str(tmp_path / 'missing.pth')],
+        timeout=120)
     assert proc.returncode == 2
     assert 'checkpoint file not found' in proc.stderr
     assert 'missing.pth' in proc.stderr

@@ -2,6 +2,7 @@
 """In-process tests of the argument handling of ``tools/train.py`` and
 ``tools/test.py`` (no model is built here)."""
 import copy
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -24,17 +25,19 @@ def _args(*argv):
     return train_tool.parse_args([MAE_DEMO, *argv])
 
 
-@pytest.mark.parametrize('key', [
-    'train_cfg.max_epochs',
-    'default_hooks.logger.interval',
-    'model.backbone.arch.embed_dims',
-    'model.backbone.init_cfg',  # new last part under an existing dict
-    'train_dataloader.dataset.pipeline.1.scale',  # list index
-    'train_dataloader.dataset.pipeline.3',
-    'optim_wrapper.optimizer.lr',
-    'find_unused_parameters',  # a Runner key configs usually omit
-    'work_dir',
-])
+@pytest.mark.parametrize(
+    'key',
+    [
+        'train_cfg.max_epochs',
+        'default_hooks.logger.interval',
+        'model.backbone.arch.embed_dims',
+        'model.backbone.init_cfg',  # new last part under an existing dict
+        'train_dataloader.dataset.pipeline.1.scale',  # list index
+        'train_dataloader.dataset.pipeline.3',
+        'optim_wrapper.optimizer.lr',
+        'find_unused_parameters',  # a Runner key configs usually omit
+        'work_dir',
+    ])
 def test_cfg_options_accepted(cfg, key):
     train_tool.check_cfg_options(cfg, {key: 1})
 
@@ -66,7 +69,8 @@ def test_resume_flags(cfg):
     assert out.resume is True and out.load_from is None
     out = train_tool.merge_args(copy.deepcopy(cfg), _args('--resume', 'auto'))
     assert out.resume is True and out.load_from is None
-    out = train_tool.merge_args(copy.deepcopy(cfg), _args('--resume', 'a/b.pth'))
+    out = train_tool.merge_args(
+        copy.deepcopy(cfg), _args('--resume', 'a/b.pth'))
     assert out.resume is True and out.load_from == 'a/b.pth'
     out = train_tool.merge_args(copy.deepcopy(cfg), _args())
     assert out.resume is False and out.load_from is None
@@ -124,8 +128,9 @@ def test_no_validate_and_dataloader_defaults(cfg):
 
 def test_cfg_options_are_merged_last(cfg):
     out = train_tool.merge_args(
-        cfg, _args('--cfg-options', 'train_cfg.max_epochs=3',
-                   'train_dataloader.batch_size=4'))
+        cfg,
+        _args('--cfg-options', 'train_cfg.max_epochs=3',
+              'train_dataloader.batch_size=4'))
     assert out.train_cfg.max_epochs == 3
     assert out.train_dataloader.batch_size == 4
 
@@ -137,7 +142,11 @@ def test_cpu_distributed_setup_is_noop_without_launcher(cfg):
 
 
 def test_test_tool_args(tmp_path):
-    import test as test_tool  # tools/test.py
+    # tools/test.py (loaded by path: `import test` may find the stdlib one)
+    spec = importlib.util.spec_from_file_location('mkd_mm_tools_test',
+                                                  REPO / 'tools' / 'test.py')
+    test_tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_tool)
     ckpt = tmp_path / 'x.pth'
     ckpt.write_bytes(b'')
     with pytest.raises(SystemExit):

@@ -94,10 +94,7 @@ def test_resume_auto_continues(trained, tmp_path, demo_data, run_tool):
     assert epoch2['meta']['epoch'] == 2
     assert epoch2['meta']['iter'] == 2 * ITERS_PER_EPOCH
     # the optimizer state was restored, not restarted
-    steps = {
-        float(s['step'])
-        for s in epoch2['optimizer']['state'].values()
-    }
+    steps = {float(s['step']) for s in epoch2['optimizer']['state'].values()}
     assert steps == {2.0 * ITERS_PER_EPOCH}
     w1 = epoch1['state_dict']['backbone.layers.0.attn.qkv.weight']
     w2 = epoch2['state_dict']['backbone.layers.0.attn.qkv.weight']
@@ -137,22 +134,22 @@ def test_unknown_cfg_option_fails_before_building(tmp_path, run_tool):
     assert 'mmengine - INFO' not in proc.stdout + proc.stderr
 
 
-def test_dist_train_two_cpu_processes(tmp_path, demo_data, run_tool,
-                                      free_port, repo_root):
+def test_dist_train_two_cpu_processes(tmp_path, demo_data, run_tool, free_port,
+                                      repo_root):
     """torchrun with 2 processes on the CPU (gloo backend, CPU DDP)."""
     work_dir = tmp_path / 'dist'
-    proc = run_tool(
-        [
-            'tools/dist_train.sh', CONFIG, '2', '--work-dir',
-            str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
-            'train_dataloader.num_workers=0', *_data_options(demo_data)
-        ],
-        python=False,
-        env=dict(
-            PYTHON=str(repo_root / '.venv' / 'bin' / 'python')
-            if (repo_root / '.venv' / 'bin' / 'python').exists() else 'python',
-            PORT=str(free_port)),
-        timeout=300)
+    proc = run_tool([
+        'tools/dist_train.sh', CONFIG, '2', '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
+        'train_dataloader.num_workers=0', *_data_options(demo_data)
+    ],
+                    python=False,
+                    env=dict(
+                        PYTHON=str(repo_root / '.venv' / 'bin' / 'python') if
+                        (repo_root / '.venv' / 'bin' /
+                         'python').exists() else 'python',
+                        PORT=str(free_port)),
+                    timeout=300)
     assert proc.returncode == 0, _fail_message(proc)
     output = proc.stdout + proc.stderr
     assert 'Distributed training: True' in output

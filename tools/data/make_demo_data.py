@@ -74,7 +74,11 @@ Point = Tuple[float, float]
 # --------------------------------------------------------------------------
 # drawing helpers
 # --------------------------------------------------------------------------
-def _regular_polygon(n: int, cx: float, cy: float, r: float, angle: float,
+def _regular_polygon(n: int,
+                     cx: float,
+                     cy: float,
+                     r: float,
+                     angle: float,
                      aspect: float = 1.0) -> List[Point]:
     """Vertices of a regular ``n``-gon (optionally squashed along one axis).
 
@@ -98,8 +102,7 @@ def _regular_polygon(n: int, cx: float, cy: float, r: float, angle: float,
     return pts
 
 
-def _rotate(x: float, y: float, angle: float, cx: float,
-            cy: float) -> Point:
+def _rotate(x: float, y: float, angle: float, cx: float, cy: float) -> Point:
     """Rotate ``(x, y)`` by ``angle`` and translate it by ``(cx, cy)``."""
     c, s = math.cos(angle), math.sin(angle)
     return (cx + c * x - s * y, cy + s * x + c * y)
@@ -376,12 +379,13 @@ def make_imagenet(writer: _Writer, seed: int) -> dict:
                 img = classification_image(rng, name, IMAGENET_SIZE)
                 writer.write(f'imagenet/{split}/{rel}', to_jpeg_bytes(img))
                 lines.append(f'{rel} {label}')
-        writer.write_text(f'imagenet/meta/{split}.txt', '\n'.join(lines) + '\n')
+        writer.write_text(f'imagenet/meta/{split}.txt',
+                          '\n'.join(lines) + '\n')
         counts[split] = len(lines)
     writer.write_text('imagenet/meta/classes.txt',
                       '\n'.join(IMAGENET_CLASSES) + '\n')
-    return dict(classes=list(IMAGENET_CLASSES), image_size=IMAGENET_SIZE,
-                **counts)
+    return dict(
+        classes=list(IMAGENET_CLASSES), image_size=IMAGENET_SIZE, **counts)
 
 
 def _polygon_area(pts: Sequence[Point]) -> float:
@@ -431,8 +435,9 @@ def make_coco(writer: _Writer, seed: int) -> dict:
             for cx, cy, r in placed:
                 cat = rng.randrange(len(COCO_CLASSES))
                 name = COCO_CLASSES[cat]
-                angle = (math.radians(rng.uniform(-15, 15)) if name
-                         == 'square' else rng.uniform(0, 2 * math.pi))
+                angle = (
+                    math.radians(rng.uniform(-15, 15))
+                    if name == 'square' else rng.uniform(0, 2 * math.pi))
                 parts = shape_parts(name, cx, cy, r, angle)
                 pts = parts[0][0]
                 mask = render_mask(parts, (size, size))
@@ -446,9 +451,7 @@ def make_coco(writer: _Writer, seed: int) -> dict:
                         id=ann_id,
                         image_id=img_id,
                         category_id=cat + 1,
-                        segmentation=[[
-                            round(v, 2) for p in pts for v in p
-                        ]],
+                        segmentation=[[round(v, 2) for p in pts for v in p]],
                         area=round(_polygon_area(pts), 2),
                         bbox=[
                             round(x0, 2),
@@ -500,8 +503,8 @@ def scene(rng: random.Random, size: int) -> Tuple[np.ndarray, np.ndarray]:
         label[region] = cls
 
     # sky: vertical gradient, a couple of soft clouds (still sky)
-    top = _hsv_to_rgb(rng.uniform(0.55, 0.65), rng.uniform(0.5, 0.8),
-                      rng.uniform(0.6, 0.9))
+    top = _hsv_to_rgb(
+        rng.uniform(0.55, 0.65), rng.uniform(0.5, 0.8), rng.uniform(0.6, 0.9))
     low = _hsv_to_rgb(rng.uniform(0.55, 0.62), rng.uniform(0.1, 0.3), 0.95)
     t = (ys / max(horizon, 1))[..., None]
     fill(ys < horizon, top * (1 - t) + low * t, sky)
@@ -512,8 +515,8 @@ def scene(rng: random.Random, size: int) -> Tuple[np.ndarray, np.ndarray]:
             ys < horizon)
         img[cloud] = img[cloud] * 0.3 + 0.7 * 245
     # floor: base colour with perspective tile lines
-    base = _hsv_to_rgb(rng.uniform(0.05, 0.12), rng.uniform(0.2, 0.5),
-                       rng.uniform(0.35, 0.6))
+    base = _hsv_to_rgb(
+        rng.uniform(0.05, 0.12), rng.uniform(0.2, 0.5), rng.uniform(0.35, 0.6))
     region = ys >= horizon
     depth = (ys - horizon + 4) / (h - horizon + 4)
     tiles = (np.floor(np.log(np.clip(depth, 1e-3, None)) * 6) % 2) == 0
@@ -526,8 +529,9 @@ def scene(rng: random.Random, size: int) -> Tuple[np.ndarray, np.ndarray]:
         x0 = rng.uniform(-0.1, 0.9) * w
         region = (xs >= x0) & (xs < x0 + bw) & (ys >= horizon - bh) & (
             ys < horizon + 2)
-        col = _hsv_to_rgb(rng.uniform(0.0, 0.15), rng.uniform(0.0, 0.3),
-                          rng.uniform(0.45, 0.8))
+        col = _hsv_to_rgb(
+            rng.uniform(0.0, 0.15), rng.uniform(0.0, 0.3),
+            rng.uniform(0.45, 0.8))
         windows = ((xs - x0) % 8 > 4) & ((ys - horizon) % 9 > 5)
         bimg = np.where(windows[..., None], col * 0.45, col)
         fill(region, np.broadcast_to(bimg, img.shape), building)
@@ -541,8 +545,9 @@ def scene(rng: random.Random, size: int) -> Tuple[np.ndarray, np.ndarray]:
             ys >= cy)
         canopy = ((xs - tx)**2 + (ys - cy)**2) < cr**2
         fill(trunk, _hsv_to_rgb(0.07, 0.6, 0.35), tree)
-        green = _hsv_to_rgb(rng.uniform(0.25, 0.38), rng.uniform(0.5, 0.8),
-                            rng.uniform(0.3, 0.6))
+        green = _hsv_to_rgb(
+            rng.uniform(0.25, 0.38), rng.uniform(0.5, 0.8),
+            rng.uniform(0.3, 0.6))
         leaf = np.where(((xs + ys) % 5 < 1)[..., None], green * 0.8, green)
         fill(canopy, np.broadcast_to(leaf, img.shape), tree)
     # a low brick wall in the foreground
@@ -552,8 +557,9 @@ def scene(rng: random.Random, size: int) -> Tuple[np.ndarray, np.ndarray]:
         x0 = rng.uniform(-0.2, 0.5) * w
         x1 = x0 + rng.uniform(0.35, 0.8) * w
         region = (xs >= x0) & (xs < x1) & (ys >= y1 - wh) & (ys < y1)
-        brick = _hsv_to_rgb(rng.uniform(0.0, 0.05), rng.uniform(0.5, 0.7),
-                            rng.uniform(0.5, 0.7))
+        brick = _hsv_to_rgb(
+            rng.uniform(0.0, 0.05), rng.uniform(0.5, 0.7),
+            rng.uniform(0.5, 0.7))
         row = np.floor(ys / 4)
         mortar = (ys % 4 < 1) | (((xs + (row % 2) * 4) % 8) < 1)
         wimg = np.where(mortar[..., None], np.full(3, 200.0), brick)
@@ -594,8 +600,11 @@ def make_ade(writer: _Writer, seed: int) -> dict:
         counts[split] = num
     return dict(
         classes=list(ADE_CLASSES),
-        label_values=dict(other=0, **{c: i + 1
-                                      for i, c in enumerate(ADE_CLASSES)}),
+        label_values=dict(
+            other=0, **{
+                c: i + 1
+                for i, c in enumerate(ADE_CLASSES)
+            }),
         image_size=ADE_SIZE,
         **counts)
 
