@@ -43,6 +43,11 @@ def _safe_globals() -> List[Any]:
         np.dtype,
         np.core.multiarray._reconstruct,
         np.core.multiarray.scalar,
+        # the same functions as pickled by numpy >= 2 (``numpy._core``), so
+        # files written under either numpy major version load under both
+        (np.core.multiarray._reconstruct,
+         'numpy._core.multiarray._reconstruct'),
+        (np.core.multiarray.scalar, 'numpy._core.multiarray.scalar'),
     ]
     # numpy scalar / dtype classes, e.g. np.float64 and np.dtypes.Float64DType
     for name in ('bool_', 'int8', 'int16', 'int32', 'int64', 'uint8',
