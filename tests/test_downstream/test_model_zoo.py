@@ -73,3 +73,24 @@ def test_importing_mkd_mm_needs_no_mmdet_or_mmseg():
                          text=True,
                          timeout=300)
     assert out.returncode == 0 and 'ok' in out.stdout, out.stderr[-2000:]
+
+
+def test_every_benchmark_config_is_in_a_metafile():
+    import glob
+    import os.path as osp
+
+    from modelindex.load_model_index import load
+    configs = set()
+    for meta in ('metafile.yml', 'mmdetection/metafile.yml',
+                 'mmsegmentation/metafile.yml'):
+        index = load(osp.join(REPO, 'configs', 'benchmarks', meta))
+        index.build_models_with_collections()
+        for model in index.models:
+            assert osp.isfile(osp.join(REPO, model.config)), model.config
+            assert osp.basename(model.config)[:-3] == model.name
+            configs.add(model.config)
+    on_disk = {
+        osp.relpath(p, REPO)
+        for p in glob.glob(osp.join(REPO, 'configs', 'benchmarks', '*', '*.py'))
+    }
+    assert on_disk == configs, on_disk ^ configs
