@@ -27,7 +27,7 @@ def _make_dry_run(root: Path, *targets: str) -> str:
     return proc.stdout
 
 
-def test_demo_uses_dbot_demo_when_present(tmp_path):
+def test_demo_target_picks_config_and_driver(tmp_path):
     shutil.copy(REPO / 'Makefile', tmp_path / 'Makefile')
     (tmp_path / 'configs' / 'demo').mkdir(parents=True)
     (tmp_path / 'configs/demo/mae_demo.py').write_text('')
@@ -40,6 +40,16 @@ def test_demo_uses_dbot_demo_when_present(tmp_path):
     out = _make_dry_run(tmp_path, 'demo')
     assert ('tools/train.py configs/demo/dbot_demo.py '
             '--work-dir work_dirs/demo/dbot_demo') in out
+    # a driver tools/demo/<name>.py (training + evaluation) takes over
+    (tmp_path / 'tools' / 'demo').mkdir(parents=True)
+    (tmp_path / 'tools/demo/dbot_demo.py').write_text('')
+    out = _make_dry_run(tmp_path, 'demo')
+    assert (
+        '.venv/bin/python tools/demo/dbot_demo.py --config '
+        'configs/demo/dbot_demo.py --work-dir work_dirs/demo/dbot_demo') in out
+    out = _make_dry_run(tmp_path, 'demo',
+                        'DEMO_CONFIG=configs/demo/mae_demo.py')
+    assert 'tools/train.py configs/demo/mae_demo.py' in out
     out = _make_dry_run(tmp_path, 'test')
     assert out.index('setup_env.sh') < out.index('make_demo_data.py') < \
         out.index('-m pytest tests')
