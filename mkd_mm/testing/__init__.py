@@ -10,3 +10,10 @@ __all__ = [
 from .shrink import shrink_pretrain_model, tiny_arch  # noqa: E402
 
 __all__ += ['shrink_pretrain_model', 'tiny_arch']
+from .tiny_clip import (TINY_CLIP_ARCH, shrink_dbot_clip_model,  # noqa: E402
+                        tiny_clip_state_dict, tiny_dbot_clip_cfg)
+
+__all__ += [
+    'TINY_CLIP_ARCH', 'shrink_dbot_clip_model', 'tiny_clip_state_dict',
+    'tiny_dbot_clip_cfg'
+]

@@ -1,4 +1,6 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
+from .clip_loading import (clip_visual_state_dict, is_torchscript_archive,
+                           load_clip_visual_weights)
 from .masking import (MaskInfo, check_mask_ratio, gather_tokens,
                       mask_info_from_mask, mask_info_from_shuffle,
                       num_visible_patches, random_masking)
@@ -13,6 +15,8 @@ from .vit_flops import (dmae_teacher_macs, mae_decoder_macs,
 from .weight_init import init_linear_and_norm_
 
 __all__ = [
+    'clip_visual_state_dict', 'is_torchscript_archive',
+    'load_clip_visual_weights',
     'MaskInfo', 'check_mask_ratio', 'gather_tokens', 'mask_info_from_mask',
     'mask_info_from_shuffle', 'num_visible_patches', 'random_masking',
     'build_mae_sincos_pos_embed', 'load_teacher_weights',
