@@ -183,19 +183,22 @@ def test_mmseg_constructor_formula_and_why_not_used():
     ow_cfg = dict(
         type='OptimWrapper',
         optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05))
-    constructor = SEG_CONSTRUCTORS.build(
-        dict(
-            type='LearningRateDecayOptimizerConstructor',
-            optim_wrapper_cfg=ow_cfg,
-            paramwise_cfg=dict(num_layers=L, decay_rate=rate)))
-    model = Seg(mae)
-    groups = named_groups(constructor(model).optimizer, model)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        constructor = SEG_CONSTRUCTORS.build(
+            dict(
+                type='LearningRateDecayOptimizerConstructor',
+                optim_wrapper_cfg=ow_cfg,
+                paramwise_cfg=dict(num_layers=L, decay_rate=rate)))
+        model = Seg(mae)
+        groups = named_groups(constructor(model).optimizer, model)
+    assert type(constructor).__module__.startswith('mmseg.')
     for name, (lr, wd) in groups.items():
         assert lr == pytest.approx(rate**(L + 1 - param_depth(name, L))), name
     assert groups['backbone.pos_embed'][1] == 0.05  # the quirk
     assert groups['backbone.cls_token'][1] == 0.05
-    with pytest.raises(NotImplementedError):
-        constructor(Seg(ours))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        with pytest.raises(NotImplementedError):
+            constructor(Seg(ours))
 
 
 def test_mmdet_core_constructor_rejects_vit():
@@ -204,13 +207,16 @@ def test_mmdet_core_constructor_rejects_vit():
         OPTIM_WRAPPER_CONSTRUCTORS as DET_CONSTRUCTORS
     cfg = _tiny_det_cfg(dict(num_layers=12, layer_decay_rate=0.75))
     model, _ = build_model(cfg)
-    constructor = DET_CONSTRUCTORS.build(
-        dict(
-            type='LearningRateDecayOptimizerConstructor',
-            optim_wrapper_cfg=dict(
-                type='OptimWrapper',
-                optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05)),
-            paramwise_cfg=dict(
-                num_layers=12, decay_rate=0.75, decay_type='layer_wise')))
-    with pytest.raises(NotImplementedError):
-        constructor(model)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        constructor = DET_CONSTRUCTORS.build(
+            dict(
+                type='LearningRateDecayOptimizerConstructor',
+                optim_wrapper_cfg=dict(
+                    type='OptimWrapper',
+                    optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05)),
+                paramwise_cfg=dict(
+                    num_layers=12, decay_rate=0.75,
+                    decay_type='layer_wise')))
+        assert type(constructor).__module__.startswith('mmdet.')
+        with pytest.raises(NotImplementedError):
+            constructor(model)
