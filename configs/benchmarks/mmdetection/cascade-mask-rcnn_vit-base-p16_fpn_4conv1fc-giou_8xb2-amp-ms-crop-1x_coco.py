@@ -40,7 +40,9 @@ model = dict(
         _delete_=True,
         type='ViTDetBackbone',
         arch='base',
-        img_size=(672, 1092),
+        # absolute embedding laid out on the official 42 x 68 grid
+        # (img_size [672, 1092] with floor division), interpolated per input
+        img_size=(672, 1088),
         patch_size=16,
         out_indices=(3, 5, 7, 11),
         drop_path_rate=0.2,
