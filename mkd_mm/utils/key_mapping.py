@@ -56,11 +56,11 @@ _OFFICIAL_TO_MMPRETRAIN_DECODER: List[Tuple[str, str]] = [
     (r'^decoder_blocks\.(\d+)\.norm1\.', r'decoder_blocks.\1.ln1.'),
     (r'^decoder_blocks\.(\d+)\.norm2\.', r'decoder_blocks.\1.ln2.'),
     (r'^decoder_blocks\.(\d+)\.attn\.qkv\.', r'decoder_blocks.\1.attn.qkv.'),
-    (r'^decoder_blocks\.(\d+)\.attn\.proj\.',
-     r'decoder_blocks.\1.attn.proj.'),
+    (r'^decoder_blocks\.(\d+)\.attn\.proj\.', r'decoder_blocks.\1.attn.proj.'),
     (r'^decoder_blocks\.(\d+)\.mlp\.fc1\.',
      r'decoder_blocks.\1.ffn.layers.0.0.'),
-    (r'^decoder_blocks\.(\d+)\.mlp\.fc2\.', r'decoder_blocks.\1.ffn.layers.1.'),
+    (r'^decoder_blocks\.(\d+)\.mlp\.fc2\.',
+     r'decoder_blocks.\1.ffn.layers.1.'),
     (r'^decoder_norm\.', 'ln1.'),
     (r'^decoder_pred\.', 'decoder_pred.'),
 ]
@@ -189,8 +189,9 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
         without prefix, as inside a backbone) or ``'unknown'``.
     """
     keys = list(state_dict.keys())
-    if any(k.startswith('backbone.') and _MMPRETRAIN_MARKERS.search(k)
-           for k in keys):
+    if any(
+            k.startswith('backbone.') and _MMPRETRAIN_MARKERS.search(k)
+            for k in keys):
         return 'mmpretrain'
     if any(_OFFICIAL_MARKERS.match(k) for k in keys):
         return 'official'
@@ -333,8 +334,10 @@ def count_layers(state_dict: Mapping[str, torch.Tensor],
     Returns:
         int: Number of blocks, 0 if none.
     """
-    ids = [int(m.group(1)) for k in state_dict
-           for m in [re.search(pattern, k)] if m]
+    ids = [
+        int(m.group(1)) for k in state_dict for m in [re.search(pattern, k)]
+        if m
+    ]
     return max(ids) + 1 if ids else 0
 
 

@@ -18,17 +18,22 @@ import torch
 
 sys.path.insert(
     0, osp.join(osp.dirname(osp.abspath(__file__)), '..', 'test_downstream'))
-from downstream_helpers import (REPO, ReferenceOfficialViT,  # noqa: E402
-                                official_release, save_pretrain_checkpoint)
+from downstream_helpers import (
+    REPO,
+    ReferenceOfficialViT,  # noqa: E402
+    official_release,
+    save_pretrain_checkpoint)
 
 import mkd_mm  # noqa: E402,F401
-from mkd_mm.downstream.common import (CheckpointMismatchError,  # noqa: E402
-                                      TransferViT)
+from mkd_mm.downstream.common import (
+    CheckpointMismatchError,  # noqa: E402
+    TransferViT)
 from mkd_mm.utils.checkpoint_io import UnsafeCheckpointError  # noqa: E402
-from mkd_mm.utils.key_mapping import (extract_backbone,  # noqa: E402
-                                      mmpretrain_to_official,
-                                      official_to_mmpretrain,
-                                      resize_pos_embed)
+from mkd_mm.utils.key_mapping import (
+    extract_backbone,  # noqa: E402
+    mmpretrain_to_official,
+    official_to_mmpretrain,
+    resize_pos_embed)
 
 ARCH = dict(embed_dims=48, num_layers=3, num_heads=3, feedforward_channels=96)
 
@@ -198,10 +203,14 @@ def test_extract_backbone_report_and_load(tmp_path, capsys):
     assert extracted['meta']['num_layers'] == 3
     # loading the extracted file == loading the full checkpoint
     a = TransferViT(
-        arch=ARCH, img_size=64, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=ckpt))
     b = TransferViT(
-        arch=ARCH, img_size=64, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=out))
     a.init_weights()
     b.init_weights()
@@ -227,16 +236,21 @@ def test_checkpoint_of_another_architecture(tmp_path):
     ckpt = save_pretrain_checkpoint(
         str(tmp_path / 'vit5.pth'), other, img_size=64, patch_size=16)
     backbone = TransferViT(
-        arch=ARCH, img_size=64, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=ckpt))
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'vit5\.pth.*another architecture.*5 blocks'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'vit5\.pth.*another architecture.*5 blocks'):
         backbone.init_weights()
     wide = dict(ARCH, embed_dims=64, num_heads=4)
     ckpt = save_pretrain_checkpoint(
         str(tmp_path / 'wide.pth'), wide, img_size=64, patch_size=16)
     backbone = TransferViT(
-        arch=ARCH, img_size=64, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=ckpt))
     with pytest.raises(CheckpointMismatchError, match=r'wide\.pth.*width 64'):
         backbone.init_weights()
@@ -246,10 +260,12 @@ def test_checkpoint_without_backbone_keys(tmp_path):
     path = str(tmp_path / 'no_backbone.pth')
     torch.save({'state_dict': {'encoder.weight': torch.zeros(2)}}, path)
     backbone = TransferViT(
-        arch=ARCH, img_size=64, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=path))
-    with pytest.raises(CheckpointMismatchError,
-                       match=r"no_backbone\.pth.*'backbone\.'"):
+    with pytest.raises(
+            CheckpointMismatchError, match=r"no_backbone\.pth.*'backbone\.'"):
         backbone.init_weights()
     with pytest.raises(KeyError, match="No key starts with 'backbone.'"):
         extract_backbone({'encoder.weight': torch.zeros(2)})
@@ -266,18 +282,25 @@ def test_unexpected_and_shape_mismatch_keys(tmp_path):
     path = str(tmp_path / 'extra.pth')
     torch.save(sd, path)
     backbone = TransferViT(
-        arch=ARCH, img_size=64, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=path))
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'(?s)extra\.pth.*unexpected keys: 1.*'
-                       r'layers\.0\.attn\.extra\.weight'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'(?s)extra\.pth.*unexpected keys: 1.*'
+            r'layers\.0\.attn\.extra\.weight'):
         backbone.init_weights()
     # a patch-size mismatch is a shape mismatch naming the key
     backbone = TransferViT(
-        arch=ARCH, img_size=64, patch_size=8, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        patch_size=8,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=ckpt))
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'(?s)shape mismatches.*patch_embed'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'(?s)shape mismatches.*patch_embed'):
         backbone.init_weights()
 
 
@@ -285,7 +308,9 @@ def test_unsafe_checkpoint_is_refused(tmp_path):
     path = str(tmp_path / 'unsafe.pth')
     torch.save({'state_dict': {}, 'obj': _Opaque()}, path)
     backbone = TransferViT(
-        arch=ARCH, img_size=64, out_indices=(2, ),
+        arch=ARCH,
+        img_size=64,
+        out_indices=(2, ),
         init_cfg=dict(type='Pretrained', checkpoint=path))
     with pytest.raises(UnsafeCheckpointError, match='unsafe.pth'):
         backbone.init_weights()

@@ -177,7 +177,9 @@ def register_random_image_dataset() -> str:
     class DownstreamTestRandomImages(BaseDataset):
         """Deterministic random images (pre-training smoke runs)."""
 
-        def __init__(self, num_samples: int = 8, img_size: int = 64,
+        def __init__(self,
+                     num_samples: int = 8,
+                     img_size: int = 64,
                      **kwargs) -> None:
             self.num_samples = num_samples
             self.img_size = img_size
@@ -187,8 +189,10 @@ def register_random_image_dataset() -> str:
         def load_data_list(self) -> list:
             g = torch.Generator().manual_seed(0)
             imgs = torch.randint(
-                0, 256, (self.num_samples, 3, self.img_size, self.img_size),
-                generator=g, dtype=torch.uint8)
+                0,
+                256, (self.num_samples, 3, self.img_size, self.img_size),
+                generator=g,
+                dtype=torch.uint8)
             return [dict(img=img) for img in imgs]
 
         def prepare_data(self, idx: int) -> dict:
@@ -226,8 +230,7 @@ def run_pretraining(work_dir: str,
         optim_wrapper=dict(
             type='OptimWrapper',
             optimizer=dict(
-                type='AdamW', lr=1e-3, betas=(0.9, 0.95),
-                weight_decay=0.05)),
+                type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)),
         train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),

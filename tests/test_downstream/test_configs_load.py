@@ -72,8 +72,8 @@ def test_config_builds_and_loads_student(config, checkpoints, tmp_path):
         assert {'teacher', 'decoder', 'projection_heads'} <= dropped, dropped
     assert report['layout'] == 'mmpretrain'
     # the loaded encoder is the student's, not the teacher's
-    sd = torch.load(backbone_cfg.init_cfg.checkpoint,
-                    weights_only=False)['state_dict']
+    sd = torch.load(
+        backbone_cfg.init_cfg.checkpoint, weights_only=False)['state_dict']
     w = model.backbone.state_dict()['layers.0.attn.qkv.weight']
     assert torch.equal(w, sd['backbone.layers.0.attn.qkv.weight'])
     # pos_embed resized to the config's grid

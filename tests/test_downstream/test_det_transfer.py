@@ -92,9 +92,7 @@ def tiny_det_cfg(work_dir: str, data_root: str, checkpoint: str) -> Config:
                        'scale_factor'))
     ]
     dataset = dict(
-        type='CocoDataset',
-        data_root=coco,
-        metainfo=dict(classes=CLASSES))
+        type='CocoDataset', data_root=coco, metainfo=dict(classes=CLASSES))
     cfg.train_dataloader = dict(
         batch_size=2,
         num_workers=0,
@@ -128,11 +126,7 @@ def tiny_det_cfg(work_dir: str, data_root: str, checkpoint: str) -> Config:
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=4)
     cfg.param_scheduler = [
         dict(
-            type='LinearLR',
-            start_factor=0.1,
-            by_epoch=False,
-            begin=0,
-            end=2)
+            type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2)
     ]
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', by_epoch=False, interval=1000)
@@ -156,12 +150,11 @@ def test_cascade_mask_rcnn_transfer(tmp_path, demo_root, pretrained_student):
     runner.train()
     report = model.backbone.load_report
     assert report['layout'] == 'mmpretrain'
-    assert {'teacher', 'decoder', 'algorithm_buffers'} <= set(
-        report['dropped'])
+    assert {'teacher', 'decoder',
+            'algorithm_buffers'} <= set(report['dropped'])
     assert len(report['missing_allowed']) == 4  # one rel-pos table / block
     # the student weights were loaded (and then trained a little)
-    student = torch.load(
-        pretrained_student, weights_only=False)['state_dict']
+    student = torch.load(pretrained_student, weights_only=False)['state_dict']
     qkv = model.backbone.layers[0].attn.qkv.weight
     assert not torch.equal(before['layers.0.attn.qkv.weight'],
                            student['backbone.layers.0.attn.qkv.weight'])
@@ -172,8 +165,10 @@ def test_cascade_mask_rcnn_transfer(tmp_path, demo_root, pretrained_student):
     assert all(torch.isfinite(torch.tensor(v)) for v in losses)
 
     metrics = runner.test()
-    print('\nCOCO metrics after 4 iterations:',
-          {k: round(float(v), 4) for k, v in metrics.items()})
+    print('\nCOCO metrics after 4 iterations:', {
+        k: round(float(v), 4)
+        for k, v in metrics.items()
+    })
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP',
                 'coco/segm_mAP_50'):
         assert key in metrics, metrics

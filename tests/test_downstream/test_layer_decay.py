@@ -85,8 +85,9 @@ def test_layer_decay_of_config(config):
         row = table[depth]
         row[0 if wd else 1] += 1
         row[2] = lr / base_lr
-        row[3].add(name.split('.')[0] if depth == num_layers + 1 else
-                   '.'.join(name.split('.')[:2 if depth == 0 else 3]))
+        row[3].add(
+            name.split('.')[0] if depth == num_layers +
+            1 else '.'.join(name.split('.')[:2 if depth == 0 else 3]))
     # the stem, every block and the top are all present
     assert sorted(table) == list(range(num_layers + 2))
     assert table[num_layers + 1][2] == pytest.approx(1.0)
@@ -215,8 +216,7 @@ def test_mmdet_core_constructor_rejects_vit():
                     type='OptimWrapper',
                     optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05)),
                 paramwise_cfg=dict(
-                    num_layers=12, decay_rate=0.75,
-                    decay_type='layer_wise')))
+                    num_layers=12, decay_rate=0.75, decay_type='layer_wise')))
         assert type(constructor).__module__.startswith('mmdet.')
         with pytest.raises(NotImplementedError):
             constructor(model)

@@ -91,6 +91,7 @@ def test_every_benchmark_config_is_in_a_metafile():
             configs.add(model.config)
     on_disk = {
         osp.relpath(p, REPO)
-        for p in glob.glob(osp.join(REPO, 'configs', 'benchmarks', '*', '*.py'))
+        for p in glob.glob(
+            osp.join(REPO, 'configs', 'benchmarks', '*', '*.py'))
     }
     assert on_disk == configs, on_disk ^ configs

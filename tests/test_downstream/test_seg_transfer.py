@@ -53,9 +53,7 @@ def tiny_seg_cfg(work_dir: str, data_root: str, checkpoint: str) -> Config:
         dict(type='PackSegInputs')
     ]
     dataset = dict(
-        type='ADE20KDataset',
-        data_root=ade,
-        metainfo=dict(classes=CLASSES))
+        type='ADE20KDataset', data_root=ade, metainfo=dict(classes=CLASSES))
     cfg.train_dataloader = dict(
         batch_size=2,
         num_workers=0,
@@ -84,10 +82,7 @@ def tiny_seg_cfg(work_dir: str, data_root: str, checkpoint: str) -> Config:
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=4)
     cfg.param_scheduler = [
         dict(
-            type='LinearLR',
-            start_factor=1e-6,
-            by_epoch=False,
-            begin=0,
+            type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
             end=2),
         dict(
             type='PolyLR',
@@ -120,8 +115,7 @@ def test_upernet_transfer(tmp_path, demo_root, pretrained_student):
     assert len(report['missing_allowed']) == 12
     assert any('pos_embed (1, 17, 96) -> (1, 65, 96)' in r
                for r in report['resized']), report['resized']
-    student = torch.load(
-        pretrained_student, weights_only=False)['state_dict']
+    student = torch.load(pretrained_student, weights_only=False)['state_dict']
     delta = (model.backbone.layers[0].attn.qkv.weight.detach() -
              student['backbone.layers.0.attn.qkv.weight']).abs().max()
     assert 0 < delta < 0.05, delta
@@ -130,8 +124,10 @@ def test_upernet_transfer(tmp_path, demo_root, pretrained_student):
     assert table.abs().sum() > 0
 
     metrics = runner.test()
-    print('\nADE20K-style metrics after 4 iterations:',
-          {k: round(float(v), 3) for k, v in metrics.items()})
+    print('\nADE20K-style metrics after 4 iterations:', {
+        k: round(float(v), 3)
+        for k, v in metrics.items()
+    })
     for key in ('mIoU', 'aAcc', 'mAcc'):
         assert key in metrics, metrics
         assert 0.0 <= metrics[key] <= 100.0, (key, metrics[key])

@@ -77,9 +77,8 @@ def extract(src: str,
             backbone, dropped = extract_backbone(state_dict, prefix=prefix)
         except KeyError as e:
             raise KeyError(f'{src}: {e.args[0]}') from None
-    num_layers = count_layers(backbone,
-                              '^' + prefix.replace('.', r'\.') +
-                              r'layers\.(\d+)\.')
+    num_layers = count_layers(
+        backbone, '^' + prefix.replace('.', r'\.') + r'layers\.(\d+)\.')
     src_meta = checkpoint.get('meta', {}) if isinstance(checkpoint,
                                                         dict) else {}
     meta = dict(
@@ -90,17 +89,18 @@ def extract(src: str,
     for key in ('epoch', 'iter', 'mmengine_version', 'experiment_name'):
         if isinstance(src_meta, dict) and key in src_meta:
             value = src_meta[key]
-            meta[f'source_{key}'] = value.item() if hasattr(
-                value, 'item') else value
+            meta[f'source_{key}'] = value.item() if hasattr(value,
+                                                            'item') else value
     if osp.dirname(dst):
         os.makedirs(osp.dirname(dst), exist_ok=True)
     torch.save(dict(state_dict=backbone, meta=meta), dst)
     print(
         format_report(
             f'{src} -> {dst}: kept {len(backbone)} tensors of the student '
-            f'encoder ({num_layers} blocks, {layout} layout).',
-            {f'dropped ({k})': v
-             for k, v in dropped.items()}))
+            f'encoder ({num_layers} blocks, {layout} layout).', {
+                f'dropped ({k})': v
+                for k, v in dropped.items()
+            }))
     return dict(
         num_kept=len(backbone),
         num_layers=num_layers,
@@ -115,8 +115,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         extract(args.src, args.dst, args.prefix, args.allow_unsafe)
     except (KeyError, ValueError, TypeError, FileNotFoundError,
             RuntimeError) as e:
-        print(f'error: {e.args[0] if isinstance(e, KeyError) else e}',
-              file=sys.stderr)
+        print(
+            f'error: {e.args[0] if isinstance(e, KeyError) else e}',
+            file=sys.stderr)
         return 1
     return 0
 

@@ -61,9 +61,10 @@ def export(src: str,
         os.makedirs(osp.dirname(dst), exist_ok=True)
     torch.save(dict(model=official), dst)
     print(
-        format_report(f'{src} -> {dst}: {len(official)} tensors exported.',
-                      {f'dropped ({k})': v
-                       for k, v in dropped.items()}))
+        format_report(f'{src} -> {dst}: {len(official)} tensors exported.', {
+            f'dropped ({k})': v
+            for k, v in dropped.items()
+        }))
     return dict(num_exported=len(official), dropped=dropped)
 
 
@@ -74,8 +75,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         export(args.src, args.dst, args.prefix, args.allow_unsafe)
     except (KeyError, ValueError, TypeError, FileNotFoundError,
             RuntimeError) as e:
-        print(f'error: {e.args[0] if isinstance(e, KeyError) else e}',
-              file=sys.stderr)
+        print(
+            f'error: {e.args[0] if isinstance(e, KeyError) else e}',
+            file=sys.stderr)
         return 1
     return 0
 

@@ -100,9 +100,10 @@ def convert(src: str,
     print(
         format_report(
             f'{src} -> {dst}: {len(converted)} tensors converted '
-            f'({num_layers} blocks).',
-            {f'dropped ({k})': v
-             for k, v in dropped.items()}))
+            f'({num_layers} blocks).', {
+                f'dropped ({k})': v
+                for k, v in dropped.items()
+            }))
     return dict(
         num_converted=len(converted), num_layers=num_layers, dropped=dropped)
 

@@ -15,8 +15,7 @@ model = dict(
         drop_path_rate=0.1,
         out_type='avg_featmap',
         final_norm=False,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=None, prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
     neck=None,
     head=dict(
         type='LinearClsHead',

@@ -60,8 +60,7 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3,
-        save_best='auto'))
+        type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
 randomness = dict(seed=0, diff_rank_seed=True)
 # the learning rate above is for the batch size of the file name
 auto_scale_lr = dict(base_batch_size=1024)

@@ -67,9 +67,7 @@ model = dict(
     backbone=dict(img_size=448, drop_path_rate=0.4),
     head=dict(
         init_cfg=dict(
-            _delete_=True,
-            type='Pretrained',
-            checkpoint=None,
+            _delete_=True, type='Pretrained', checkpoint=None,
             prefix='head.')))
 
 # layer-wise lr decay: scale = 0.9 ** (L + 1 - depth), depth 0 = patch_embed /
@@ -113,8 +111,7 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3,
-        save_best='auto'))
+        type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
 randomness = dict(seed=0, diff_rank_seed=True)
 # the learning rate above is for the batch size of the file name
 auto_scale_lr = dict(base_batch_size=1024)

@@ -25,8 +25,7 @@ model = dict(
         frozen_stages=24,
         out_type='cls_token',
         final_norm=True,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=None, prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
     neck=dict(type='ClsBatchNormNeck', input_features=1024),
     head=dict(
         type='VisionTransformerClsHead',

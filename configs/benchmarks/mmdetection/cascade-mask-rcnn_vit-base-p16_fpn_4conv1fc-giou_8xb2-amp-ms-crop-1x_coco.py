@@ -51,8 +51,7 @@ model = dict(
         # largest training grid: 1344 / 16 = 84 patches per side
         rel_pos_grid=(84, 84),
         with_cp=True,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=None, prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
     neck=[
         dict(
             type='Feature2Pyramid',

@@ -16,8 +16,7 @@
 # Pre-trained weights: --cfg-options model.backbone.init_cfg.checkpoint=PATH
 # Reference (3-stage dBOT ViT-B, Tab. 4): mIoU 49.5, mAcc 60.7.
 _base_ = [
-    'mmseg::_base_/models/upernet_mae.py',
-    'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/models/upernet_mae.py', 'mmseg::_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py'
 ]
@@ -46,8 +45,7 @@ model = dict(
         use_rel_pos_bias=True,
         layer_scale_init_value=1.0,
         with_cp=False,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=None, prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
     neck=dict(
         type='Feature2Pyramid',
         embed_dim=embed_dims,
@@ -74,8 +72,7 @@ optim_wrapper = dict(
 
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
         type='PolyLR',
         eta_min=0.0,

@@ -98,9 +98,8 @@ class ViTLayerDecayOptimWrapperConstructorBase(DefaultOptimWrapperConstructor):
                 'calls the rate `decay_rate`, this constructor '
                 '`layer_decay_rate`).')
         if 'layer_decay_rate' not in self.paramwise_cfg:
-            raise ValueError(
-                f'{type(self).__name__} needs '
-                'optim_wrapper.paramwise_cfg.layer_decay_rate.')
+            raise ValueError(f'{type(self).__name__} needs '
+                             'optim_wrapper.paramwise_cfg.layer_decay_rate.')
 
     def _resolve_num_layers(self, module: nn.Module, prefix: str) -> int:
         cfg_layers = self.paramwise_cfg.get('num_layers')
@@ -162,8 +161,7 @@ class ViTLayerDecayOptimWrapperConstructorBase(DefaultOptimWrapperConstructor):
                 decay_tag, wd = 'no_decay', 0.
             else:
                 decay_tag, wd = 'decay', self.base_wd
-            depth, max_depth = get_vit_layer_depth(name, num_layers,
-                                                   bb_prefix)
+            depth, max_depth = get_vit_layer_depth(name, num_layers, bb_prefix)
             key = f'layer_{depth}_{decay_tag}'
             if key not in groups:
                 scale = rate**(max_depth - 1 - depth)
@@ -185,9 +183,8 @@ class ViTLayerDecayOptimWrapperConstructorBase(DefaultOptimWrapperConstructor):
         ]
         for key, group in sorted(
                 groups.items(), key=lambda kv: kv[1]['layer_id']):
-            lines.append(
-                f'  {key}: lr_scale={group["lr_scale"]:.4g} '
-                f'weight_decay={group.get("weight_decay")} '
-                f'({len(group["params"])} params, e.g. '
-                f'{group["param_names"][0]})')
+            lines.append(f'  {key}: lr_scale={group["lr_scale"]:.4g} '
+                         f'weight_decay={group.get("weight_decay")} '
+                         f'({len(group["params"])} params, e.g. '
+                         f'{group["param_names"][0]})')
         print_log('\n'.join(lines), logger='current')

@@ -120,18 +120,19 @@ class RelPosBiasAttention(MultiheadAttention):
                 size=(2 * nh - 1, 2 * nw - 1),
                 mode='bicubic',
                 align_corners=False)[0].permute(1, 2, 0)
-            table = torch.cat(
-                [grid.reshape(-1, table.shape[-1]).to(table.dtype),
-                 table[-3:]])
+            table = torch.cat([
+                grid.reshape(-1, table.shape[-1]).to(table.dtype), table[-3:]
+            ])
             th, tw = nh, nw
         index = relative_position_index(hw, (th, tw),
-                                       bool(self.num_extra_tokens),
-                                       table.device)
+                                        bool(self.num_extra_tokens),
+                                        table.device)
         n = index.shape[0]
         bias = table[index.reshape(-1)].reshape(n, n, -1)
         return bias.permute(2, 0, 1).contiguous()
 
-    def forward(self, x: torch.Tensor,
+    def forward(self,
+                x: torch.Tensor,
                 hw: Optional[Tuple[int, int]] = None) -> torch.Tensor:
         """Attend over all tokens.
 

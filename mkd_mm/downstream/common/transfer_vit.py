@@ -23,15 +23,24 @@ from .vit_weight_loader import load_vit_weights
 
 #: ViT sizes (same numbers as mmpretrain ``VisionTransformer.arch_zoo``).
 ARCH_ZOO: Dict[str, Dict[str, int]] = {
-    **dict.fromkeys(['b', 'base'], dict(
-        embed_dims=768, num_layers=12, num_heads=12,
-        feedforward_channels=3072)),
-    **dict.fromkeys(['l', 'large'], dict(
-        embed_dims=1024, num_layers=24, num_heads=16,
-        feedforward_channels=4096)),
-    **dict.fromkeys(['h', 'huge'], dict(
-        embed_dims=1280, num_layers=32, num_heads=16,
-        feedforward_channels=5120)),
+    **dict.fromkeys(['b', 'base'],
+                    dict(
+                        embed_dims=768,
+                        num_layers=12,
+                        num_heads=12,
+                        feedforward_channels=3072)),
+    **dict.fromkeys(['l', 'large'],
+                    dict(
+                        embed_dims=1024,
+                        num_layers=24,
+                        num_heads=16,
+                        feedforward_channels=4096)),
+    **dict.fromkeys(['h', 'huge'],
+                    dict(
+                        embed_dims=1280,
+                        num_layers=32,
+                        num_heads=16,
+                        feedforward_channels=5120)),
 }
 
 #: keys a transfer backbone creates that no pre-training checkpoint has
@@ -192,8 +201,9 @@ class TransferViT(BaseModule):
                 raise ValueError(f'Unknown arch {arch!r}; choose from '
                                  f'{sorted(set(ARCH_ZOO))} or pass a dict.')
             arch = ARCH_ZOO[arch.lower()]
-        missing = {'embed_dims', 'num_layers', 'num_heads',
-                   'feedforward_channels'} - set(arch)
+        missing = {
+            'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'
+        } - set(arch)
         if missing:
             raise ValueError(f'arch dict lacks {sorted(missing)}.')
         self.arch_settings = dict(arch)
@@ -360,7 +370,8 @@ class TransferViT(BaseModule):
         return tuple(outs)
 
     # ----------------------------------------------------------- layer decay
-    def get_layer_depth(self, param_name: str,
+    def get_layer_depth(self,
+                        param_name: str,
                         prefix: str = '') -> Tuple[int, int]:
         """Layer-decay depth of a parameter (mmpretrain convention).
 

@@ -114,7 +114,8 @@ def load_vit_weights(
             module deliberately does not use (e.g. the final norm when the
             taps have no LN). They are dropped and reported, not an error.
         patch_resolution (tuple[int, int], optional): The module's patch grid
-            for the position embedding. Defaults to ``module.patch_resolution``.
+            for the position embedding. Defaults to
+            ``module.patch_resolution``.
         num_extra_tokens (int): Non-grid tokens in ``pos_embed``.
             Defaults to 1.
         allow_unsafe (bool): See :func:`read_vit_encoder`. Defaults to False.
@@ -162,9 +163,7 @@ def load_vit_weights(
                        f'{tuple(encoder["pos_embed"].shape)} (bicubic)')
 
     unused = [k for k in encoder if k not in own and _matches(k, unused_keys)]
-    unexpected = [
-        k for k in encoder if k not in own and k not in unused
-    ]
+    unexpected = [k for k in encoder if k not in own and k not in unused]
     mismatched = [
         f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
         for k, v in encoder.items() if k in own and v.shape != own[k].shape

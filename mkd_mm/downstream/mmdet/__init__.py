@@ -7,6 +7,5 @@ from .layer_decay_optim_wrapper_constructor import \
 from .vit_det_backbone import ViTDetBackbone
 
 __all__ = [
-    'Feature2Pyramid', 'ViTLayerDecayOptimWrapperConstructor',
-    'ViTDetBackbone'
+    'Feature2Pyramid', 'ViTLayerDecayOptimWrapperConstructor', 'ViTDetBackbone'
 ]

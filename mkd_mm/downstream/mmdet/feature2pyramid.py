@@ -45,8 +45,7 @@ class Feature2Pyramid(BaseModule):
                     nn.Sequential(
                         nn.ConvTranspose2d(
                             embed_dim, embed_dim, kernel_size=2, stride=2),
-                        build_norm_layer(norm_cfg, embed_dim)[1],
-                        nn.GELU(),
+                        build_norm_layer(norm_cfg, embed_dim)[1], nn.GELU(),
                         nn.ConvTranspose2d(
                             embed_dim, embed_dim, kernel_size=2, stride=2)))
             elif scale == 2:

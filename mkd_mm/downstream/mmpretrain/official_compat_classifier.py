@@ -36,15 +36,15 @@ class OfficialCompatClassifier(ImageClassifier):
         if 'model' in state_dict and isinstance(state_dict['model'], Mapping):
             inner = state_dict.pop('model')
             for key, value in inner.items():
-                state_dict[key[len('module.'):] if key.startswith('module.')
-                           else key] = value
+                state_dict[key[len('module.'):] if key.
+                           startswith('module.') else key] = value
         if detect_layout(state_dict) != 'official':
             return
         official = {
             k: state_dict.pop(k)
-            for k in list(state_dict) if not k.startswith('data_preprocessor')
-            and isinstance(k, str) and not k.startswith('backbone.')
-            and not k.startswith('head.fc.')
+            for k in list(state_dict)
+            if not k.startswith('data_preprocessor') and isinstance(k, str)
+            and not k.startswith('backbone.') and not k.startswith('head.fc.')
         }
         converted, dropped = official_to_mmpretrain(
             official, prefix='backbone.', with_head=True)
@@ -52,7 +52,8 @@ class OfficialCompatClassifier(ImageClassifier):
         print_log(
             format_report(
                 f'Converted an official (timm-layout) checkpoint: '
-                f'{len(converted)} tensors mapped to mmpretrain names.',
-                {f'dropped ({k})': v
-                 for k, v in dropped.items()}),
+                f'{len(converted)} tensors mapped to mmpretrain names.', {
+                    f'dropped ({k})': v
+                    for k, v in dropped.items()
+                }),
             logger='current')

@@ -7,7 +7,7 @@ from ..common.vit_weight_loader import load_vit_weights
 
 @MODELS.register_module()
 class TransferVisionTransformer(VisionTransformer):
-    """mmpretrain ``VisionTransformer`` that loads pre-trained weights strictly.
+    """mmpretrain ``VisionTransformer`` loading pre-trained weights strictly.
 
     Identical to mmpretrain's ``VisionTransformer`` (same arguments, same
     parameter names, same ``get_layer_depth`` for
