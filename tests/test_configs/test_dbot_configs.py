@@ -12,7 +12,10 @@ from mkd_mm.models import MKDViT
 from mkd_mm.testing import shrink_pretrain_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'dbot', '*.py')))
+# the CLIP recipe (no decoder, CLIP teacher) has its own config test
+CONFIGS = sorted(
+    c for c in glob.glob(osp.join(ROOT, 'configs', 'dbot', '*.py'))
+    if '_clip-' not in osp.basename(c))
 
 _TO_TIMM = [('patch_embed.projection.', 'patch_embed.proj.'),
             ('.ln1.', '.norm1.'), ('.ln2.', '.norm2.'),
