@@ -1,5 +1,5 @@
 # The `make demo` job: a 2-stage dBOT pre-training, in ONE run with
-# BootstrapTeacherHook, of a tiny ViT (4 blocks, 128-d, 64 px, patch 8) on the
+# BootstrapTeacherHook, of a tiny ViT (4 blocks, 128-d, 32 px, patch 4) on the
 # synthetic demo set (data/demo/imagenet, 10 shape classes), on CPU in a few
 # minutes. tools/demo/dbot_demo.py trains it and then compares the random
 # teacher, the stage-1 and the stage-2 students with a k-NN probe.
@@ -15,14 +15,14 @@ model = dict(
     backbone=dict(
         type='MKDViT',
         arch=demo_arch,
-        img_size=64,
-        patch_size=8,
+        img_size=32,
+        patch_size=4,
         mask_ratio=0.75,
         drop_path_rate=0.1),
     neck=dict(
         type='DBOTDecoder',
         num_patches=64,
-        patch_size=8,
+        patch_size=4,
         embed_dim=128,
         decoder_embed_dim=64,
         decoder_depth=2,
@@ -36,16 +36,16 @@ model = dict(
         type='TeacherViT',
         arch=demo_arch,
         depth=4,
-        img_size=64,
-        patch_size=8,
+        img_size=32,
+        patch_size=4,
         final_norm=False),
     teacher_precision='fp32')
 
-stage_ends = [12, 24]  # epochs: 2 stages of 12 epochs
+stage_ends = [10, 20]  # epochs: 2 stages of 10 epochs (6 iterations each)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
-        type='AdamW', lr=1.5e-4 * 32 / 256 * 8, betas=(0.9, 0.95),
+        type='AdamW', lr=1.5e-3, betas=(0.9, 0.95),
         weight_decay=0.05),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
@@ -58,13 +58,27 @@ param_scheduler = [
         by_epoch=True,
         convert_to_iter_based=True)
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=24)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=2))
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
 custom_hooks = [
     dict(type='BootstrapTeacherHook', stage_ends=stage_ends),
     dict(type='RNGStateHook'),
 ]
-train_dataloader = dict(batch_size=32, num_workers=2)
+# the demo images (96 px) cropped to 32 px
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    dataset=dict(pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(
+            type='RandomResizedCrop',
+            scale=32,
+            crop_ratio_range=(0.2, 1.0),
+            backend='pillow',
+            interpolation='bicubic'),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='PackInputs')
+    ]))
 randomness = dict(seed=0, diff_rank_seed=True)
