@@ -96,3 +96,26 @@ def _finetuned_224_checkpoint(config: str, pretrain: str, tmp_path) -> str:
     path = str(tmp_path / 'ft224.pth')
     torch.save({'state_dict': model.state_dict()}, path)
     return path
+
+
+@pytest.mark.parametrize(
+    'config', ALL_CONFIGS, ids=lambda p: osp.basename(p)[:-3])
+def test_config_is_complete_for_the_runner(config):
+    """The triplets mmengine's Runner requires are all set (or all None)."""
+    cfg = Config.fromfile(config)
+    for triplet in (('train_dataloader', 'train_cfg', 'optim_wrapper'),
+                    ('val_dataloader', 'val_cfg', 'val_evaluator'),
+                    ('test_dataloader', 'test_cfg', 'test_evaluator')):
+        values = [cfg.get(k) is not None for k in triplet]
+        assert all(values), dict(zip(triplet, values))
+    assert cfg.get('param_scheduler')
+    assert cfg.get('default_scope') in ('mmpretrain', 'mmdet', 'mmseg')
+    imports = cfg.custom_imports['imports']
+    assert imports == [
+        'mkd_mm.downstream.' + {
+            'mmpretrain': 'mmpretrain',
+            'mmdet': 'mmdet',
+            'mmseg': 'mmseg'
+        }[cfg.default_scope]
+    ]
+    assert cfg.custom_imports['allow_failed_imports'] is False
