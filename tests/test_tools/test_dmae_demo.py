@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-DEMO = (Path(__file__).resolve().parents[2] / 'tools' / 'demo' /
-        'dmae_demo.py')
+DEMO = (
+    Path(__file__).resolve().parents[2] / 'tools' / 'demo' / 'dmae_demo.py')
 
 
 def _demo():
@@ -25,11 +25,12 @@ def test_knn_weighted_vote_by_hand():
     # query at 45 deg: similarity 0.707 to class 1 and (0.707, 0.774) to
     # class 0; exp(s / T) votes favour class 0
     query = torch.tensor([[1., 1.]])
-    assert demo.knn_accuracy(bank, bank_y, query, torch.tensor([0]),
-                             k=3) == 100.0
+    assert demo.knn_accuracy(
+        bank, bank_y, query, torch.tensor([0]), k=3) == 100.0
     # with k=1 only the nearest bank point ([0, 1], class 1) votes
-    assert demo.knn_accuracy(bank, bank_y, torch.tensor([[0.1, 1.]]),
-                             torch.tensor([1]), k=1) == 100.0
+    assert demo.knn_accuracy(
+        bank, bank_y, torch.tensor([[0.1, 1.]]), torch.tensor([1]),
+        k=1) == 100.0
 
 
 def test_probes_separate_clusters_and_fail_on_noise():
@@ -54,3 +55,19 @@ def test_cli_defaults():
     assert args.threads >= 1
     with pytest.raises(SystemExit):
         _demo().parse_args(['--nope'])
+
+
+def test_teacher_fit_is_one_for_a_linear_teacher_and_low_for_noise():
+    demo = _demo()
+    g = torch.Generator().manual_seed(0)
+    s_train, s_val = torch.randn(
+        500, 8, generator=g), torch.randn(
+            100, 8, generator=g)
+    w, b = torch.randn(8, 12, generator=g), torch.randn(12, generator=g)
+    assert demo.teacher_feature_fit(s_train, s_train @ w + b, s_val,
+                                    s_val @ w + b) == pytest.approx(
+                                        1.0, abs=1e-3)
+    t_train, t_val = torch.randn(
+        500, 12, generator=g), torch.randn(
+            100, 12, generator=g)
+    assert abs(demo.teacher_feature_fit(s_train, t_train, s_val, t_val)) < 0.2

@@ -12,7 +12,10 @@
    training set, accuracy is measured on ``val``): weighted k-NN (k=20,
    cosine, temperature 0.07) and a linear probe (logistic regression), both
    on the average of the final-norm patch tokens, centre crops, no
-   augmentation.
+   augmentation; and measures how much of the teacher each student has
+   absorbed ("teacher fit": a ridge-regression map from the student's
+   aligned block to the teacher's, fitted on train tokens, scored by R^2 on
+   val tokens, the same protocol for every student).
 
 The students are loaded from their checkpoints with ``prefix='backbone.'``,
 i.e. exactly what a downstream user would load. Results are printed and
@@ -199,15 +202,59 @@ def knn_accuracy(train_f: torch.Tensor,
                  val_y: torch.Tensor,
                  k: int = 20,
                  temperature: float = 0.07) -> float:
-    """Weighted k-NN top-1 accuracy (cosine similarity, DINO-style)."""
-    train_f = F.normalize(train_f, dim=1)
-    val_f = F.normalize(val_f, dim=1)
-    sim, idx = (val_f @ train_f.T).topk(k, dim=1)
-    weights = (sim / temperature).exp()
-    num_classes = int(train_y.max()) + 1
-    votes = torch.zeros(val_f.shape[0], num_classes)
-    votes.scatter_add_(1, train_y[idx], weights)
-    return (votes.argmax(1) == val_y).float().mean().item() * 100
+    """Weighted k-NN top-1 accuracy (cosine similarity, DINO-style).
+
+    Uses the project's shared implementation (:mod:`mkd_mm.evaluation`).
+    """
+    from mkd_mm.evaluation import knn_accuracy as _knn
+    return _knn(
+        train_f,
+        train_y,
+        val_f,
+        val_y,
+        int(train_y.max()) + 1,
+        k=k,
+        temperature=temperature)
+
+
+@torch.no_grad()
+def block_tokens(encoder: torch.nn.Module, imgs: torch.Tensor,
+                 block: int) -> torch.Tensor:
+    """Raw output of one block on the full image, ``(M * (1 + N), C)``."""
+    from mkd_mm.models import mask_info_from_mask
+    out = []
+    for chunk in imgs.split(100):
+        info = mask_info_from_mask(
+            torch.zeros(chunk.shape[0], encoder.num_patches))
+        out.append(
+            encoder.forward_masked(chunk, info, return_layers=[block])[1][0])
+    return torch.cat(out).flatten(0, 1)
+
+
+def teacher_feature_fit(train_s: torch.Tensor,
+                        train_t: torch.Tensor,
+                        val_s: torch.Tensor,
+                        val_t: torch.Tensor,
+                        ridge: float = 1e-3) -> float:
+    """How well a student block predicts the teacher block (R^2).
+
+    A linear map (ridge regression with bias, fitted on the train tokens)
+    from student tokens to teacher tokens, scored on the val tokens by the
+    coefficient of determination ``1 - SSE / SST`` (SST around the train
+    mean of the teacher tokens; 1 = perfectly predicted, 0 = no better than
+    the mean token). The same protocol is used for every student, so the
+    DMAE student's own projector plays no role.
+    """
+    x = torch.cat([train_s, torch.ones(len(train_s), 1)], 1).double()
+    eye = torch.eye(x.shape[1], dtype=x.dtype)
+    eye[-1, -1] = 0
+    w = torch.linalg.solve(x.T @ x + ridge * len(x) * eye,
+                           x.T @ train_t.double())
+    xv = torch.cat([val_s, torch.ones(len(val_s), 1)], 1).double()
+    val_t = val_t.double()
+    sse = ((xv @ w - val_t)**2).sum()
+    sst = ((val_t - train_t.double().mean(0))**2).sum()
+    return (1 - sse / sst).item()
 
 
 def linear_accuracy(train_f: torch.Tensor,
@@ -278,6 +325,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         ('student, MAE', 'mae', mae_ckpt),
         ('student, DMAE', 'dmae', dmae_ckpt),
     ]
+    from mmengine.config import Config
+    dmae_cfg = Config.fromfile(CONFIGS['dmae']).model
+    s_block, t_block = dmae_cfg.student_layers[0], dmae_cfg.teacher_layers[0]
+    teacher = load_encoder('teacher', teacher_ckpt)
+    train_t = block_tokens(teacher, train_x, t_block)
+    val_t = block_tokens(teacher, val_x, t_block)
     results = {}
     for label, name, ckpt in rows:
         torch.manual_seed(0)
@@ -287,15 +340,27 @@ def main(argv: Optional[List[str]] = None) -> int:
             knn_top1=knn_accuracy(tf, train_y, vf, val_y),
             linear_top1=linear_accuracy(tf, train_y, vf, val_y),
             checkpoint=ckpt)
+        if name != 'teacher':
+            results[label]['teacher_fit_r2'] = teacher_feature_fit(
+                block_tokens(encoder, train_x, s_block), train_t,
+                block_tokens(encoder, val_x, s_block), val_t)
     results['train_seconds'] = times
 
+    num_classes = int(train_y.max()) + 1
     print(f'\nDMAE demo: {len(val_y)} val images, {len(train_y)} train '
-          'images (bank / probe training), 10 classes')
-    print(f'{"encoder":<24} {"k-NN top-1":>11} {"linear top-1":>13}')
+          f'images (bank / probe training), {num_classes} classes, chance '
+          f'{100 / num_classes:.0f}%')
+    print(f'"teacher fit": R^2 on val of teacher block {t_block} tokens '
+          f'predicted by a linear map (fitted on train) of student block '
+          f'{s_block} tokens')
+    print(f'{"encoder":<24} {"k-NN top-1":>11} {"linear top-1":>13} '
+          f'{"teacher fit":>12}')
     for label, _, _ in rows:
         r = results[label]
+        fit = r.get('teacher_fit_r2')
+        fit = f"{fit:>12.3f}" if fit is not None else " " * 11 + "-"
         print(f'{label:<24} {r["knn_top1"]:>10.1f}% '
-              f'{r["linear_top1"]:>12.1f}%')
+              f'{r["linear_top1"]:>12.1f}% {fit}')
     print('train time: ' + ', '.join(f'{k} {v:.0f}s'
                                      for k, v in times.items()))
     with open(osp.join(work, 'results.json'), 'w') as f:
