@@ -36,3 +36,7 @@ from .engine import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
 
 __all__ = ['__version__', 'version_info']
+
+from .utils.model_zoo import register_model_index  # noqa: E402
+
+register_model_index()

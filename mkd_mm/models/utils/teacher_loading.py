@@ -29,21 +29,11 @@ import torch
 import torch.nn as nn
 
 from ...utils.checkpoint_io import load_checkpoint_file
-
-# official (timm) name -> mmpretrain VisionTransformer name
-_TIMM_TO_MMPRETRAIN = [
-    (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
-    (r'^blocks\.(\d+)\.norm1\.', r'layers.\1.ln1.'),
-    (r'^blocks\.(\d+)\.norm2\.', r'layers.\1.ln2.'),
-    (r'^blocks\.(\d+)\.attn\.', r'layers.\1.attn.'),
-    (r'^blocks\.(\d+)\.mlp\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
-    (r'^blocks\.(\d+)\.mlp\.fc2\.', r'layers.\1.ffn.layers.1.'),
-    (r'^norm\.', 'ln1.'),
-]
+from ...utils.key_mapping import official_to_mmpretrain_key
 
 # parts of released checkpoints that a teacher encoder never has
 _FOREIGN_PARTS = re.compile(
-    r'^(decoder|mask_token|head|head_dist|fc_norm|'
+    r'^(decoder|mask_token|head|head_dist|fc_norm|ln2\.|'
     r'aligned_feature_projection|lm_head|neck|teacher|projectors|'
     r'data_preprocessor|target_generator|stage$)')
 
@@ -55,13 +45,10 @@ def timm_to_mmpretrain_key(key: str) -> str:
         key (str): e.g. ``blocks.3.mlp.fc1.weight``.
 
     Returns:
-        str: e.g. ``layers.3.ffn.layers.0.0.weight``; unknown keys unchanged.
+        str: e.g. ``layers.3.ffn.layers.0.0.weight``; keys that are not
+        encoder keys (decoder, heads, ...) are returned unchanged.
     """
-    for pattern, repl in _TIMM_TO_MMPRETRAIN:
-        new, n = re.subn(pattern, repl, key)
-        if n:
-            return new
-    return key
+    return official_to_mmpretrain_key(key) or key
 
 
 def unwrap_state_dict(ckpt: dict,
