@@ -8,8 +8,7 @@ from mmpretrain.registry import MODELS
 
 from ..utils.masking import (MaskInfo, check_mask_ratio, gather_tokens,
                              random_masking)
-from ..utils.pos_embed import build_mae_sincos_pos_embed
-from ..utils.weight_init import init_linear_and_norm_
+from ..utils.weight_init import init_mae_vit_
 
 
 @MODELS.register_module()
@@ -80,15 +79,7 @@ class MKDViT(MAEViT):
 
         Used at build time and by dBOT at every stage breakpoint.
         """
-        init_linear_and_norm_(self)
-        self.pos_embed.data.copy_(
-            build_mae_sincos_pos_embed(self.patch_resolution,
-                                       self.embed_dims))
-        w = self.patch_embed.projection.weight.data
-        torch.nn.init.xavier_uniform_(w.view(w.shape[0], -1))
-        if self.patch_embed.projection.bias is not None:
-            torch.nn.init.zeros_(self.patch_embed.projection.bias)
-        torch.nn.init.normal_(self.cls_token, std=.02)
+        init_mae_vit_(self)
 
     def _run_layer(self, layer: torch.nn.Module,
                    x: torch.Tensor) -> torch.Tensor:

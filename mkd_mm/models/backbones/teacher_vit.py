@@ -10,9 +10,8 @@ from mmpretrain.registry import MODELS
 
 from ..utils.masking import gather_tokens
 from ..utils.model_zoo_teacher import resolve_teacher_checkpoint
-from ..utils.pos_embed import build_mae_sincos_pos_embed
 from ..utils.teacher_loading import load_teacher_weights
-from ..utils.weight_init import init_linear_and_norm_
+from ..utils.weight_init import init_mae_vit_
 
 
 @MODELS.register_module()
@@ -116,15 +115,7 @@ class TeacherViT(VisionTransformer):
 
     def reset_parameters(self) -> None:
         """Initialise with the MAE rules (the random teacher)."""
-        init_linear_and_norm_(self)
-        self.pos_embed.data.copy_(
-            build_mae_sincos_pos_embed(self.patch_resolution,
-                                       self.embed_dims))
-        w = self.patch_embed.projection.weight.data
-        torch.nn.init.xavier_uniform_(w.view(w.shape[0], -1))
-        if self.patch_embed.projection.bias is not None:
-            torch.nn.init.zeros_(self.patch_embed.projection.bias)
-        torch.nn.init.normal_(self.cls_token, std=.02)
+        init_mae_vit_(self)
 
     def forward(self,
                 x: torch.Tensor,

@@ -1,5 +1,8 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
+import torch
 import torch.nn as nn
+
+from .pos_embed import build_mae_sincos_pos_embed
 
 
 def init_linear_and_norm_(module: nn.Module) -> None:
@@ -23,3 +26,25 @@ def init_linear_and_norm_(module: nn.Module) -> None:
                 nn.init.constant_(m.weight, 1.0)
             if m.bias is not None:
                 nn.init.constant_(m.bias, 0)
+
+
+def init_mae_vit_(vit: nn.Module) -> None:
+    """Initialise an mmpretrain-style ViT encoder with the MAE rules.
+
+    :func:`init_linear_and_norm_`, then the fixed sin-cos position embedding
+    (MAE layout), xavier-uniform on the flattened patch projection with zero
+    bias and ``N(0, 0.02)`` for the class token.
+
+    Args:
+        vit (nn.Module): A ``VisionTransformer`` (``pos_embed``,
+            ``patch_embed.projection``, ``cls_token``, ``patch_resolution``,
+            ``embed_dims``).
+    """
+    init_linear_and_norm_(vit)
+    vit.pos_embed.data.copy_(
+        build_mae_sincos_pos_embed(vit.patch_resolution, vit.embed_dims))
+    proj = vit.patch_embed.projection
+    nn.init.xavier_uniform_(proj.weight.data.view(proj.weight.shape[0], -1))
+    if proj.bias is not None:
+        nn.init.zeros_(proj.bias)
+    torch.nn.init.normal_(vit.cls_token, std=.02)
