@@ -33,7 +33,16 @@ def test_knn_weighted_vote_by_hand():
         k=1) == 100.0
 
 
-def test_probes_separate_clusters_and_fail_on_noise():
+@pytest.fixture
+def one_thread():
+    # tiny matmuls: intra-op threads only add contention on a busy CPU
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_probes_separate_clusters_and_fail_on_noise(one_thread):
     demo = _demo()
     g = torch.Generator().manual_seed(0)
     centers = torch.randn(10, 16, generator=g) * 5
