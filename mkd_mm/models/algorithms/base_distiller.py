@@ -1,5 +1,4 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
-import contextlib
 from typing import Any, List, Optional, Union
 
 import torch
@@ -43,8 +42,9 @@ class BaseDistiller(BaseSelfSupervisor):
     - is never wrapped in DDP: its parameters are listed in
       ``_ddp_params_and_buffers_to_ignore``, so DDP neither broadcasts nor
       reduces them and no ``find_unused_parameters`` is needed;
-    - can run under autocast (``teacher_precision``): ``'bf16'``, ``'fp16'``,
-      ``'fp32'`` or ``'auto'`` (bf16 where the hardware runs it natively).
+    - runs at its own precision (``teacher_precision``): ``'bf16'``,
+      ``'fp16'``, ``'fp32'`` (autocast disabled, also inside the student's
+      AMP region) or ``'auto'`` (bf16 where the hardware runs it natively).
       Its outputs are returned in float32.
 
     Args:
@@ -106,7 +106,8 @@ class BaseDistiller(BaseSelfSupervisor):
         if precision == 'auto':
             precision = 'bf16' if bf16_supported(device.type) else 'fp32'
         if precision == 'fp32':
-            return contextlib.nullcontext()
+            # also inside an AmpOptimWrapper's autocast region
+            return torch.autocast(device_type=device.type, enabled=False)
         dtype = torch.bfloat16 if precision == 'bf16' else torch.float16
         return torch.autocast(device_type=device.type, dtype=dtype)
 

@@ -204,3 +204,12 @@ def test_bf16_teacher_targets_close_to_fp32():
     assert out.dtype == torch.float32
     rel = (out - ref).norm() / ref.norm()
     assert rel < 2e-2, rel  # bf16 has an 8-bit mantissa
+
+
+def test_fp32_teacher_stays_fp32_inside_student_autocast():
+    model = _build()
+    x = torch.randn(2, 3, 32, 32)
+    ref = model.teacher_forward(x)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model.teacher_forward(x)
+    assert torch.equal(out, ref)
