@@ -237,6 +237,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         parser.error(str(e))
     train.setup_default_scope(cfg)
     train.setup_cpu_distributed(cfg, args.launcher)
+    train.apply_checkpoint_policy(args)
 
     runner = train.build_runner(cfg)
 

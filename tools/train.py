@@ -94,9 +94,30 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--allow-unsafe-checkpoint',
+        action='store_true',
+        help='load every checkpoint of this run with full unpickling '
+        '(torch.load weights_only=False). Only for trusted files: by default '
+        'mkd_mm loads with weights_only=True and an allow-list, and refuses '
+        'files that need more.')
     # torch.distributed.launch passes `--local-rank` (torch >= 2.0) or
     # `--local_rank`; torchrun sets the LOCAL_RANK environment variable.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def apply_checkpoint_policy(args: argparse.Namespace) -> None:
+    """Honour ``--allow-unsafe-checkpoint`` (an explicit, logged opt-in).
+
+    Args:
+        args (argparse.Namespace): Parsed arguments.
+    """
+    if getattr(args, 'allow_unsafe_checkpoint', False):
+        from mkd_mm.utils import checkpoint_io
+        checkpoint_io.register_safe_globals()
+        checkpoint_io.ALLOW_UNSAFE_CHECKPOINTS = True
+        print('WARNING: --allow-unsafe-checkpoint: checkpoints are unpickled '
+              'without weights_only protection; load trusted files only.')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -507,6 +528,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         parser.error(str(e))
     setup_default_scope(cfg)
     setup_cpu_distributed(cfg, args.launcher)
+    apply_checkpoint_policy(args)
 
     runner = build_runner(cfg)
     runner.train()

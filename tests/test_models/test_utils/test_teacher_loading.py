@@ -158,3 +158,29 @@ def test_mmengine_checkpoints_load_with_weights_only(tmp_path):
         pickle.dump(_Evil(), f)
     with pytest.raises(UnsafeCheckpointError):
         _load_checkpoint(str(tmp_path / 'evil2.pth'))
+
+
+def test_train_tool_flag_enables_the_explicit_opt_in(tmp_path):
+    import importlib.util
+    import os.path as osp
+    from mkd_mm.utils import checkpoint_io
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(root, 'tools', 'train.py'))
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    args = train.build_parser().parse_args(
+        ['cfg.py', '--allow-unsafe-checkpoint'])
+    path = tmp_path / 'ns.pth'
+    with open(path, 'wb') as f:
+        torch.save({'x': _Evil.__new__(_Evil).__class__}, f)
+    from mmengine.runner.checkpoint import _load_checkpoint
+    with pytest.raises(UnsafeCheckpointError):
+        _load_checkpoint(str(path))
+    try:
+        train.apply_checkpoint_policy(args)
+        assert checkpoint_io.ALLOW_UNSAFE_CHECKPOINTS
+        assert _load_checkpoint(str(path))['x'] is _Evil
+    finally:
+        checkpoint_io.ALLOW_UNSAFE_CHECKPOINTS = False
