@@ -28,10 +28,13 @@ for _name, (_mod, _low, _high) in _RANGES.items():
         'all accept; see docs/get_started.md).')
 
 from .utils import register_config_scope, register_safe_globals  # noqa
+from .utils.atomic_io import register_atomic_local_backend  # noqa: E402
 
 register_safe_globals()
 register_config_scope()
+register_atomic_local_backend()
 
+from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
 

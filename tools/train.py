@@ -24,7 +24,9 @@ Bad input is rejected before anything is built:
   :func:`check_cfg_options`): mmengine would silently add it;
 * ``--amp`` on a config whose ``optim_wrapper`` is neither ``OptimWrapper``
   nor ``AmpOptimWrapper``;
-* ``--auto-scale-lr`` on a config without ``auto_scale_lr.base_batch_size``.
+* ``--auto-scale-lr`` on a config without ``auto_scale_lr.base_batch_size``;
+* training data that is not where ``train_dataloader.dataset`` says (see
+  :func:`check_train_data`).
 
 On a machine without CUDA, distributed runs (``--launcher pytorch``) use the
 ``gloo`` backend and CPU ``DistributedDataParallel`` (see
@@ -135,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=str,
         const='auto',
         help='If a checkpoint path is given, resume from it; with no value '
-        '(or "auto"), resume from the latest checkpoint in the work '
-        'directory if there is one.')
+        '(or "auto"), resume from the newest readable training checkpoint '
+        'in the work directory if there is one (damaged files are skipped '
+        'with a warning).')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -493,6 +496,57 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def choose_resume_checkpoint(cfg: Config, args: argparse.Namespace) -> None:
+    """Pick the checkpoint ``--resume`` continues from (readable ones only).
+
+    ``--resume`` / ``--resume auto`` takes the newest *readable* training
+    checkpoint of the work directory (``last_checkpoint`` first, then the
+    other ``*.pth`` newest first), skipping damaged files with a warning
+    that names them, and starts from scratch (with a warning) if there is
+    none. ``--resume PATH`` must be readable. See
+    :func:`mkd_mm.utils.resume.resolve_resume_checkpoint`.
+
+    Args:
+        cfg (Config): The merged config (``work_dir`` set), modified in
+            place: ``resume`` and ``load_from``.
+        args (argparse.Namespace): Parsed arguments.
+
+    Raises:
+        UsageError: If an explicit ``--resume PATH`` cannot be resumed from.
+    """
+    if args.resume is None:
+        return
+    from mkd_mm.utils.resume import (CheckpointNotResumableError,
+                                     resolve_resume_checkpoint)
+    try:
+        path = resolve_resume_checkpoint(
+            args.resume,
+            cfg.work_dir,
+            allow_unsafe=getattr(args, 'allow_unsafe_checkpoint', False))
+    except CheckpointNotResumableError as e:
+        raise UsageError(str(e)) from e
+    cfg.resume = path is not None
+    cfg.load_from = path
+
+
+def check_train_data(cfg: Config) -> None:
+    """Check the training data paths before the Runner writes anything.
+
+    Args:
+        cfg (Config): The final config.
+
+    Raises:
+        UsageError: With the message of
+            :func:`mkd_mm.engine.hooks.data_check_hook.check_train_data_cfg`.
+    """
+    from mkd_mm.engine.hooks.data_check_hook import (DataCheckError,
+                                                     check_train_data_cfg)
+    try:
+        check_train_data_cfg(cfg)
+    except DataCheckError as e:
+        raise UsageError(str(e)) from e
+
+
 def build_runner(cfg: Config):
     """Build the Runner (or the ``runner_type`` from the registry).
 
@@ -524,11 +578,16 @@ def main(argv: Optional[List[str]] = None) -> None:
         if args.cfg_options is not None:
             check_cfg_options(cfg, args.cfg_options)
         cfg = merge_args(cfg, args)
+        check_train_data(cfg)
     except UsageError as e:
         parser.error(str(e))
     setup_default_scope(cfg)
     setup_cpu_distributed(cfg, args.launcher)
     apply_checkpoint_policy(args)
+    try:
+        choose_resume_checkpoint(cfg, args)
+    except UsageError as e:
+        parser.error(str(e))
 
     runner = build_runner(cfg)
     runner.train()

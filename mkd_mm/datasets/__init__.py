@@ -1,0 +1,2 @@
+# Copyright (c) mkd_mm contributors. All rights reserved.
+from .samplers import *  # noqa: F401,F403
