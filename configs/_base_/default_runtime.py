@@ -10,13 +10,21 @@ default_hooks = dict(
     # record the time of every iteration.
     timer=dict(type='IterTimerHook'),
 
+    # check the training data at start-up (empty data set, images smaller
+    # than a fixed crop, first samples through the pipeline) and log the
+    # samples skipped by StrictLoadImageFromFile(skip_corrupt=True) (mkd_mm).
+    data_check=dict(type='mmpretrain.DataCheckHook'),
+
     # print log every 100 iterations.
     logger=dict(type='LoggerHook', interval=100),
 
     # enable the parameter scheduler.
     param_scheduler=dict(type='ParamSchedulerHook'),
 
-    # save checkpoint per epoch.
+    # save checkpoint per epoch. For long epochs, save every N iterations
+    # as well: dict(type='CheckpointHook', by_epoch=False, interval=N);
+    # pre-training configs resume mid-epoch exactly
+    # (ResumableEpochBasedTrainLoop + ResumableSampler).
     checkpoint=dict(type='CheckpointHook', interval=1),
 
     # set sampler seed in distributed evrionment.
@@ -24,6 +32,14 @@ default_hooks = dict(
 
     # validation results visualization, set True to enable it.
     visualization=dict(type='VisualizationHook', enable=False),
+
+    # refuse to write a checkpoint with NaN/Inf weights (mkd_mm).
+    finite_checkpoint=dict(type='mmpretrain.FiniteCheckpointHook'),
+
+    # RNG states in every checkpoint, restored by `--resume` (exact resume);
+    # a dict key, so it merges through `_base_` (unlike `custom_hooks`).
+    # The scope prefix lets mmdet/mmseg-scoped configs build it too.
+    rng_state=dict(type='mmpretrain.RNGStateHook'),
 )
 
 # configure environment
@@ -38,6 +54,13 @@ env_cfg = dict(
     # backend to 'gloo' when CUDA is not available (CPU-only runs).
     dist_cfg=dict(backend='nccl'),
 )
+
+# DDP wrapper that runs the distillers' own train_step (non-finite guard);
+# the frozen teacher is never wrapped, so no unused parameters.
+model_wrapper_cfg = dict(
+    type='mmpretrain.DistillerDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
 
 # set visualizer
 vis_backends = [dict(type='LocalVisBackend')]

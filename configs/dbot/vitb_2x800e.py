@@ -17,5 +17,4 @@ param_scheduler = [
 ]
 custom_hooks = [
     dict(type='BootstrapTeacherHook', stage_ends=stage_ends),
-    dict(type='RNGStateHook'),
 ]

@@ -16,5 +16,5 @@ _base_ = [
 # states so that `--resume` continues bit-identically
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
-custom_hooks = [dict(type='RNGStateHook')]
+custom_hooks = []  # RNGStateHook: a default hook (default_runtime.py)
 randomness = dict(seed=0, diff_rank_seed=True)

@@ -18,5 +18,4 @@ custom_hooks = [
         type='BootstrapTeacherHook',
         stage_ends=[1600],
         momentum=dict(type='constant', value=0.9998)),
-    dict(type='RNGStateHook'),
 ]

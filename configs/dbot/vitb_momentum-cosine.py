@@ -19,5 +19,4 @@ custom_hooks = [
         type='BootstrapTeacherHook',
         stage_ends=[1600],
         momentum=dict(type='cosine', base=0.996, end=1.0)),
-    dict(type='RNGStateHook'),
 ]

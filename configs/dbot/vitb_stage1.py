@@ -17,5 +17,5 @@ optim_wrapper = dict(clip_grad=dict(max_norm=3.0))
 # RNG states so that `--resume` continues bit-identically
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
-custom_hooks = [dict(type='RNGStateHook')]
+custom_hooks = []  # RNGStateHook: a default hook (default_runtime.py)
 randomness = dict(seed=0, diff_rank_seed=True)

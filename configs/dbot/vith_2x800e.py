@@ -15,5 +15,4 @@ param_scheduler = [
 ]
 custom_hooks = [
     dict(type='BootstrapTeacherHook', stage_ends=stage_ends),
-    dict(type='RNGStateHook'),
 ]

@@ -15,5 +15,5 @@ auto_scale_lr = dict(base_batch_size=512)
 # RNG states so that `--resume` continues bit-identically
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
-custom_hooks = [dict(type='RNGStateHook')]
+custom_hooks = []  # RNGStateHook: a default hook (default_runtime.py)
 randomness = dict(seed=0, diff_rank_seed=True)

@@ -58,20 +58,20 @@ param_scheduler = [
         by_epoch=True,
         convert_to_iter_based=True)
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20)
+# mmengine's EpochBasedTrainLoop, plus an exact mid-epoch resume
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=20)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
 custom_hooks = [
     dict(type='BootstrapTeacherHook', stage_ends=stage_ends),
-    dict(type='RNGStateHook'),
 ]
 # the demo images (96 px) cropped to 32 px
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='StrictLoadImageFromFile'),
         dict(
             type='RandomResizedCrop',
             scale=32,

@@ -80,7 +80,7 @@ def test_config_builds_and_runs_one_loss(path, tmp_path):
                 cfg.optim_wrapper.accumulative_counts)
     assert per_step == 4096
     hooks = [h['type'] for h in cfg.custom_hooks]
-    assert 'RNGStateHook' in hooks
+    assert cfg.default_hooks.rng_state.type.endswith('RNGStateHook')
     sched = cfg.param_scheduler[0]
     assert sched['type'] == 'StagedWarmupCosineLR' and sched['warmup'] == 40
     assert sched['stage_ends'][-1] == cfg.train_cfg.max_epochs

@@ -16,7 +16,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(
         type='RandomResizedCrop',
         scale=demo_img_size,
@@ -31,7 +31,9 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # DefaultSampler that can resume mid-epoch without loading the skipped
+    # samples (see ResumableEpochBasedTrainLoop)
+    sampler=dict(type='ResumableSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     drop_last=True,
     dataset=dict(

@@ -11,7 +11,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(
         type='RandomResizedCrop',
         # `scale` is the output size, `crop_ratio_range` the area range
@@ -27,7 +27,9 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=8,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # DefaultSampler that can resume mid-epoch without loading the skipped
+    # samples (see ResumableEpochBasedTrainLoop)
+    sampler=dict(type='ResumableSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     drop_last=True,
     dataset=dict(

@@ -25,5 +25,6 @@ param_scheduler = [
         by_epoch=True,
         convert_to_iter_based=True)
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
+# mmengine's EpochBasedTrainLoop, plus an exact mid-epoch resume
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=800)
 auto_scale_lr = dict(base_batch_size=1024, enable=False)

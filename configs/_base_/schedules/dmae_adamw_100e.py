@@ -42,11 +42,12 @@ param_scheduler = [
         by_epoch=True,
         convert_to_iter_based=True)
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
+# mmengine's EpochBasedTrainLoop, plus an exact mid-epoch resume
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=100)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     # the official code saves every 5 epochs and at the end
     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3))
-custom_hooks = [dict(type='RNGStateHook')]
+custom_hooks = []  # RNGStateHook: a default hook (default_runtime.py)
 # official: seed 0 + rank
 randomness = dict(seed=0, diff_rank_seed=True)

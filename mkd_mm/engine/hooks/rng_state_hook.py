@@ -18,7 +18,11 @@ class RNGStateHook(Hook):
     CUDA) into every checkpoint and restores them when the run is
     *resumed* (not for ``load_from``), so that with the same seed and
     deterministic settings a resumed run continues bit-identically (with
-    ``num_workers=0`` or non-persistent workers).
+    ``num_workers=0`` or non-persistent workers; mid-epoch, see
+    :class:`ResumableEpochBasedTrainLoop`, only with ``num_workers=0``).
+
+    It is on by default for every config that inherits
+    ``configs/_base_/default_runtime.py`` (``default_hooks.rng_state``).
     """
 
     priority = 'VERY_LOW'

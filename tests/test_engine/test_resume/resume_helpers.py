@@ -1,0 +1,225 @@
+# Copyright (c) mkd_mm contributors. All rights reserved.
+"""Helpers of the exact-resume tests: tiny configs written to files, a
+``tools/train.py`` runner that can SIGKILL itself, checkpoint comparison.
+
+The configs inherit the repository's ``default_runtime.py`` and
+``demo_imagenet_pretrain.py`` (so they test the real defaults: the
+``rng_state`` default hook, ``ResumableSampler``), on 12 demo images with
+the real random crop/flip pipeline at 32 px, 3 iterations per epoch, a
+checkpoint after every iteration, ``num_workers=0`` and deterministic
+settings.
+"""
+import copy
+import os
+import os.path as osp
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.config import Config
+
+from mkd_mm.testing import TINY_ARCH, tiny_dbot_cfg
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+KILL_TRAIN = Path(__file__).resolve().parent / 'kill_train.py'
+ITERS_PER_EPOCH = 3
+NUM_SAMPLES, BATCH = 12, 4
+
+#: DMAE: 2-block 32-d student aligned with block 2 of a 3-block 48-d teacher
+TINY_DMAE = dict(
+    type='DMAE',
+    backbone=dict(
+        type='MKDViT',
+        arch=copy.deepcopy(TINY_ARCH),
+        img_size=32,
+        patch_size=8,
+        mask_ratio=0.75),
+    neck=dict(
+        type='DBOTDecoder',
+        num_patches=16,
+        patch_size=8,
+        embed_dim=32,
+        decoder_embed_dim=16,
+        decoder_depth=1,
+        decoder_num_heads=2,
+        keep_cls=False),
+    head=dict(
+        type='MAEPretrainHead',
+        norm_pix=False,
+        patch_size=8,
+        loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+    teacher=dict(
+        type='TeacherViT',
+        arch=dict(
+            embed_dims=48, num_layers=3, num_heads=2,
+            feedforward_channels=96),
+        img_size=32,
+        patch_size=8),
+    projector=dict(type='FeatureProjector', mode='mlp'),
+    student_layers=[1],
+    teacher_layers=[1],
+    data_preprocessor=dict(
+        type='SelfSupDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True))
+
+
+def write_config(path: Path,
+                 data_root: Path,
+                 method: str,
+                 max_epochs: int,
+                 stage_ends: Optional[List[int]] = None) -> Path:
+    """Write a tiny pre-training config (``method``: dbot or dmae)."""
+    base = REPO_ROOT / 'configs' / '_base_'
+    if method == 'dbot':
+        model = tiny_dbot_cfg()
+        model['data_preprocessor'] = copy.deepcopy(
+            TINY_DMAE['data_preprocessor'])
+        custom_hooks = [
+            dict(type='BootstrapTeacherHook', stage_ends=stage_ends)
+        ]
+    else:
+        model, custom_hooks = copy.deepcopy(TINY_DMAE), []
+        stage_ends = [max_epochs]
+    cfg = dict(
+        _base_=[
+            str(base / 'datasets' / 'demo_imagenet_pretrain.py'),
+            str(base / 'default_runtime.py')
+        ],
+        model=model,
+        train_dataloader=dict(
+            batch_size=BATCH,
+            num_workers=0,
+            persistent_workers=False,
+            dataset=dict(
+                data_root=f'{data_root}/imagenet/',
+                indices=NUM_SAMPLES,
+                pipeline=[
+                    dict(type='LoadImageFromFile'),
+                    dict(
+                        type='RandomResizedCrop',
+                        scale=32,
+                        crop_ratio_range=(0.2, 1.0),
+                        backend='pillow',
+                        interpolation='bicubic'),
+                    dict(type='RandomFlip', prob=0.5),
+                    dict(type='PackInputs')
+                ])),
+        optim_wrapper=dict(
+            type='OptimWrapper',
+            optimizer=dict(
+                type='AdamW', lr=1e-3, betas=(0.9, 0.95),
+                weight_decay=0.05),
+            paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0)),
+        param_scheduler=[
+            dict(
+                type='StagedWarmupCosineLR',
+                stage_ends=stage_ends,
+                warmup=1,
+                by_epoch=True,
+                convert_to_iter_based=True)
+        ],
+        train_cfg=dict(
+            type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs),
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                            interval=1)),
+        custom_hooks=custom_hooks,
+        randomness=dict(seed=0, deterministic=True),
+        log_processor=dict(window_size=1))
+    path = Path(path)
+    Config(cfg).dump(str(path))
+    return path
+
+
+def train(config: Path,
+          work_dir: Path,
+          resume: bool = False,
+          kill_after_iter: Optional[int] = None,
+          kill_during_save: Optional[str] = None,
+          timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run ``tools/train.py`` (or the killing wrapper) in a subprocess."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (str(REPO_ROOT), env.get('PYTHONPATH')) if p)
+    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+               PYTHONUNBUFFERED='1')
+    env.pop('MKD_KILL_AFTER_ITER', None)
+    env.pop('MKD_KILL_DURING_SAVE', None)
+    script = REPO_ROOT / 'tools' / 'train.py'
+    if kill_after_iter is not None:
+        env['MKD_KILL_AFTER_ITER'] = str(kill_after_iter)
+        script = KILL_TRAIN
+    if kill_during_save is not None:
+        env['MKD_KILL_DURING_SAVE'] = kill_during_save
+        script = KILL_TRAIN
+    python = REPO_ROOT / '.venv' / 'bin' / 'python'
+    cmd = [str(python if python.exists() else sys.executable), str(script),
+           str(config), '--work-dir', str(work_dir)]
+    if resume:
+        cmd.append('--resume')
+    return subprocess.run(
+        cmd,
+        cwd=str(REPO_ROOT),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout)
+
+
+def describe(proc: subprocess.CompletedProcess) -> str:
+    """Exit code and the end of the output, for assertion messages."""
+    return f'exit {proc.returncode}\n{proc.stdout[-4000:]}'
+
+
+def load(path: Path) -> dict:
+    """Load a checkpoint written by these tests (a trusted file)."""
+    return torch.load(str(path), map_location='cpu', weights_only=False)
+
+
+def _flatten(prefix: str, value, out: Dict[str, object]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f'{prefix}.{k}', v, out)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _flatten(f'{prefix}.{i}', v, out)
+    else:
+        out[prefix] = value
+
+
+def training_state(path: Path) -> Dict[str, object]:
+    """Every tensor and number of the model, optimizer and schedulers."""
+    ckpt = load(path)
+    out: Dict[str, object] = {}
+    for key in ('state_dict', 'optimizer', 'param_schedulers'):
+        if key in ckpt:
+            _flatten(key, ckpt[key], out)
+    out['meta.epoch'] = ckpt['meta']['epoch']
+    out['meta.iter'] = ckpt['meta']['iter']
+    return out
+
+
+def assert_same_training_state(got: Path, ref: Path) -> None:
+    """``torch.equal`` on every tensor (student, teacher, stage, optimizer
+    moments) and equality of every number (steps, scheduler counters)."""
+    a, b = training_state(got), training_state(ref)
+    assert a.keys() == b.keys(), sorted(set(a) ^ set(b))[:10]
+    assert any(k.startswith('state_dict.teacher.') for k in a) or \
+        not any('teacher' in k for k in b)
+    for key, value in b.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(a[key], value), f'{got.name}: {key} differs'
+        else:
+            assert a[key] == value, f'{got.name}: {key}: {a[key]} != {value}'
+
+
+def last_checkpoint(work_dir: Path) -> Path:
+    """The file ``last_checkpoint`` names."""
+    return Path((work_dir / 'last_checkpoint').read_text().strip())
