@@ -1,0 +1,404 @@
+# Copyright (c) mkd_mm contributors. All rights reserved.
+"""Start-up checks of the training data, and the count of skipped samples.
+
+Two layers, both naming the config key and the path:
+
+* :func:`check_train_data_cfg` checks the ``train_dataloader`` config on
+  disk *before the Runner is built* (``tools/train.py`` calls it, so nothing
+  is written on failure): the data root, the annotation file (present, not
+  empty, enough samples for one batch with ``drop_last``), the image folder
+  and, for folder-scanned data sets, that it holds at least one image.
+* :class:`DataCheckHook` (``before_run``, before weights are loaded or any
+  step is taken) checks the built dataset: it is not empty, and its first
+  samples go through the pipeline step by step: a fixed-size crop without
+  padding that gets a smaller image is an error naming the image, the
+  pipeline step and the sizes, and every sample must come out with the same
+  (and, if configured, the expected) input shape. During training it writes
+  the number of samples skipped by
+  :class:`~mkd_mm.datasets.transforms.StrictLoadImageFromFile` with
+  ``skip_corrupt=True`` to the log.
+"""
+import logging
+import os
+import os.path as osp
+import random
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.dist import all_reduce, is_distributed
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmpretrain.registry import HOOKS
+
+#: File extensions that count as images when a folder is scanned.
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
+                  '.tiff', '.webp')
+
+#: Dataset wrappers: the key that holds the wrapped dataset config(s).
+_WRAPPER_KEYS = ('dataset', 'datasets')
+
+
+class DataCheckError(ValueError):
+    """Training data that does not fit the config; the message names the
+    config key and the path."""
+
+
+def _is_remote(path: str) -> bool:
+    return '://' in path or path.startswith('s3:')
+
+
+def _join(root: str, path: str) -> str:
+    """Resolve ``path`` against ``data_root`` as mmengine's datasets do."""
+    if not root or osp.isabs(path) or _is_remote(path):
+        return path
+    return osp.join(root, path)
+
+
+def _count_lines(path: str) -> int:
+    """Number of non-blank lines of a text file."""
+    with open(path, 'rb') as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _has_image(folder: str) -> bool:
+    """Whether ``folder`` (recursively) holds a file with an image suffix."""
+    for _, _, files in os.walk(folder, followlinks=True):
+        if any(name.lower().endswith(IMG_EXTENSIONS) for name in files):
+            return True
+    return False
+
+
+def _prefixes(data_prefix: Any) -> List[Tuple[str, str]]:
+    """``(subkey, folder)`` pairs of a ``data_prefix`` (str or dict)."""
+    if isinstance(data_prefix, str):
+        return [('', data_prefix)] if data_prefix else []
+    if isinstance(data_prefix, dict):
+        return [(f'.{k}', v) for k, v in data_prefix.items()
+                if isinstance(v, str) and v]
+    return []
+
+
+def check_dataset_cfg(dataset_cfg: dict, key: str) -> Optional[int]:
+    """Check one dataset config against the files on disk.
+
+    Only what the config states is checked; remote paths (``s3://`` ...)
+    and datasets with ``backend_args`` are left to the dataset. Wrappers
+    (``RepeatDataset``, ``ConcatDataset``, ...) are checked through their
+    ``dataset``/``datasets`` keys.
+
+    Args:
+        dataset_cfg (dict): The dataset config.
+        key (str): Its config key, e.g. ``'train_dataloader.dataset'``.
+
+    Returns:
+        int, optional: The number of samples of a text annotation file (one
+        per non-blank line), None when unknown.
+
+    Raises:
+        DataCheckError: Naming the key and the path, for a missing data
+            root, a missing or empty annotation file, a missing image
+            folder, or a folder-scanned data set without any image.
+    """
+    for wrapper_key in _WRAPPER_KEYS:
+        inner = dataset_cfg.get(wrapper_key)
+        if isinstance(inner, dict):
+            check_dataset_cfg(inner, f'{key}.{wrapper_key}')
+            return None
+        if isinstance(inner, (list, tuple)):
+            for i, item in enumerate(inner):
+                if isinstance(item, dict):
+                    check_dataset_cfg(item, f'{key}.{wrapper_key}.{i}')
+            return None
+    if dataset_cfg.get('backend_args'):
+        return None
+    hint = (f'; set it with --cfg-options {key}.<key>=... or see '
+            "docs/get_started.md, 'Data preparation'")
+    data_root = dataset_cfg.get('data_root') or ''
+    if data_root and not _is_remote(data_root) and not osp.isdir(data_root):
+        raise DataCheckError(
+            f'{key}.data_root={data_root!r}: the data root does not exist '
+            f'or is not a directory (resolved to {osp.abspath(data_root)!r})'
+            + hint.replace('<key>', 'data_root'))
+    num_samples = None
+    ann_file = dataset_cfg.get('ann_file') or ''
+    if ann_file:
+        path = _join(data_root, ann_file)
+        if _is_remote(path):
+            return None
+        if not osp.isfile(path):
+            raise DataCheckError(
+                f'{key}.ann_file={ann_file!r}: annotation file {path!r} not '
+                'found (expected a file listing the samples)' +
+                hint.replace('<key>', 'ann_file'))
+        if osp.getsize(path) == 0 or (path.endswith('.txt')
+                                      and _count_lines(path) == 0):
+            raise DataCheckError(
+                f'{key}.ann_file={ann_file!r}: annotation file {path!r} is '
+                'empty (expected one sample per line)')
+        if path.endswith('.txt'):
+            num_samples = _count_lines(path)
+    for subkey, prefix in _prefixes(dataset_cfg.get('data_prefix')):
+        folder = _join(data_root, prefix)
+        if _is_remote(folder):
+            continue
+        if not osp.isdir(folder):
+            raise DataCheckError(
+                f'{key}.data_prefix{subkey}={prefix!r}: image folder '
+                f'{folder!r} does not exist' +
+                hint.replace('<key>', f'data_prefix{subkey}'))
+        if not ann_file and not _has_image(folder):
+            raise DataCheckError(
+                f'{key}.data_prefix{subkey}={prefix!r}: no image files '
+                f'({", ".join(IMG_EXTENSIONS)}) found under {folder!r} '
+                f'(and {key}.ann_file is not set)')
+    if (not ann_file and not _prefixes(dataset_cfg.get('data_prefix'))
+            and data_root and not _is_remote(data_root)
+            and not _has_image(data_root)):
+        raise DataCheckError(
+            f'{key}.data_root={data_root!r}: no image files found under '
+            f'{data_root!r} (and {key}.ann_file is not set)')
+    return num_samples
+
+
+def check_train_data_cfg(cfg: Any) -> None:
+    """Check ``cfg.train_dataloader`` against the files on disk.
+
+    Called by ``tools/train.py`` before the Runner is built. Besides
+    :func:`check_dataset_cfg`, a text annotation file with fewer samples
+    than ``train_dataloader.batch_size`` under ``drop_last=True`` is an
+    error (not one iteration could run).
+
+    Args:
+        cfg (Config | dict): The full config.
+
+    Raises:
+        DataCheckError: Naming the key and the path.
+    """
+    loader = cfg.get('train_dataloader')
+    if not isinstance(loader, dict) or not isinstance(
+            loader.get('dataset'), dict):
+        return
+    key = 'train_dataloader.dataset'
+    num_samples = check_dataset_cfg(loader['dataset'], key)
+    batch_size = loader.get('batch_size', 1)
+    if num_samples is not None and loader.get('drop_last', False) and \
+            num_samples < batch_size:
+        raise DataCheckError(
+            f'{key}.ann_file lists {num_samples} samples, fewer than '
+            f'train_dataloader.batch_size={batch_size} with '
+            'train_dataloader.drop_last=True: not one training iteration '
+            'could run')
+
+
+def min_input_size(transform: Any) -> Optional[Tuple[int, int]]:
+    """The smallest ``(h, w)`` image a fixed-size crop can take.
+
+    ``RandomResizedCrop``, ``Resize`` and the like rescale any image, so any
+    size is legal for them. A ``RandomCrop`` without ``padding`` and
+    ``pad_if_needed`` fails (numpy's ``randint``) on a smaller image, and a
+    ``CenterCrop`` without ``auto_pad`` silently returns a smaller crop, so
+    both need an image at least as large as the crop. (mmpretrain's
+    ``RandomCrop`` and mmcv's ``CenterCrop``; the crops of mmdet and mmseg
+    handle small images themselves.)
+
+    Args:
+        transform: A pipeline transform.
+
+    Returns:
+        tuple, optional: ``(h, w)``, or None if any size is legal.
+    """
+    name = type(transform).__name__
+    package = type(transform).__module__.split('.')[0]
+    crop_size = getattr(transform, 'crop_size', None)
+    if crop_size is None:
+        return None
+    if isinstance(crop_size, int):
+        crop_size = (crop_size, crop_size)
+    if name == 'RandomCrop' and package == 'mmpretrain':  # (h, w)
+        if getattr(transform, 'padding', None) is None and not getattr(
+                transform, 'pad_if_needed', False):
+            return tuple(crop_size)
+    elif name == 'CenterCrop' and package == 'mmcv':  # (w, h)
+        if not getattr(transform, 'auto_pad', False):
+            return crop_size[1], crop_size[0]
+    return None
+
+
+def _iter_transforms(dataset: Any) -> Iterator[Any]:
+    """The transforms of a dataset's pipeline (through wrappers)."""
+    for name in _WRAPPER_KEYS:
+        inner = getattr(dataset, name, None)
+        if inner is not None and hasattr(inner, '__len__'):
+            for sub in (inner if isinstance(inner, (list, tuple)) else
+                        [inner]):
+                yield from _iter_transforms(sub)
+            return
+    yield from getattr(getattr(dataset, 'pipeline', None), 'transforms', [])
+
+
+def _shape(packed: Any) -> Optional[Tuple[int, ...]]:
+    inputs = packed.get('inputs') if isinstance(packed, dict) else None
+    if isinstance(inputs, (list, tuple)):
+        inputs = inputs[0] if inputs else None
+    return tuple(inputs.shape) if hasattr(inputs, 'shape') else None
+
+
+@HOOKS.register_module()
+class DataCheckHook(Hook):
+    """Check the training data at start-up and log skipped samples.
+
+    In ``before_run`` (after the Runner built the dataset, before weights
+    are initialised or loaded and before any step) it checks that the
+    training dataset is not empty and runs its first ``num_samples``
+    samples through the pipeline step by step; see
+    :func:`min_input_size` for which crops need images at least as large
+    as the crop. The random number generators are restored afterwards, so
+    training draws the same numbers as without the check.
+
+    During training, if the pipeline has a ``StrictLoadImageFromFile`` with
+    ``skip_corrupt=True`` that skipped samples, the number is logged as
+    ``skipped_samples`` with each training log line (this rank, all its
+    DataLoader workers) and, summed over the ranks, at the end of each
+    epoch.
+
+    Args:
+        num_samples (int): Samples run through the pipeline at start-up.
+            Defaults to 2.
+        input_size (Sequence[int], optional): Expected ``(h, w)`` of the
+            packed inputs. Defaults to None (only the same shape for every
+            checked sample is required).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self,
+                 num_samples: int = 2,
+                 input_size: Optional[Sequence[int]] = None) -> None:
+        if not isinstance(num_samples, int) or num_samples < 0:
+            raise ValueError('DataCheckHook: num_samples must be an int >= '
+                             f'0, got {num_samples!r}')
+        if input_size is not None and len(input_size) != 2:
+            raise ValueError('DataCheckHook: input_size must be (h, w), got '
+                             f'{input_size!r}')
+        self.num_samples = num_samples
+        self.input_size = tuple(input_size) if input_size else None
+        self._loaders: List[Any] = []
+        self._last_reported = 0
+
+    def before_run(self, runner) -> None:
+        """Check the training dataset (only when the run trains)."""
+        from mmengine.runner import BaseLoop
+        if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+            return
+        dataset = runner.train_dataloader.dataset
+        self._loaders = [
+            t for t in _iter_transforms(dataset)
+            if hasattr(t, 'num_skipped')
+        ]
+        states = (random.getstate(), np.random.get_state(),
+                  torch.get_rng_state())
+        collate = runner.train_dataloader.collate_fn
+        same_shape = getattr(collate, 'func',
+                             collate).__name__ == 'default_collate'
+        try:
+            self.check_dataset(dataset, 'train_dataloader.dataset',
+                               same_shape)
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+            torch.set_rng_state(states[2])
+
+    def check_dataset(self,
+                      dataset: Any,
+                      key: str,
+                      same_shape: bool = True) -> None:
+        """Check a built dataset (see the class docstring).
+
+        Args:
+            dataset: The dataset.
+            key (str): Its config key, for the messages.
+            same_shape (bool): Require the same input shape for every
+                checked sample (``default_collate`` stacks them; mmdet and
+                mmseg collate lists and pad later). Defaults to True.
+
+        Raises:
+            DataCheckError: Naming the key, the file and what was expected.
+        """
+        if len(dataset) == 0:
+            where = ', '.join(f'{key}.{name}={getattr(dataset, name)!r}'
+                              for name in ('data_root', 'ann_file')
+                              if getattr(dataset, name, None))
+            raise DataCheckError(f'{key} is empty: no samples were found' +
+                                 (f' ({where})' if where else ''))
+        transforms = getattr(getattr(dataset, 'pipeline', None),
+                             'transforms', None)
+        if transforms is None or not hasattr(dataset, 'get_data_info'):
+            return  # a wrapper or custom dataset: leave it to training
+        shapes = {}
+        for idx in range(min(self.num_samples, len(dataset))):
+            results = dataset.get_data_info(idx)
+            path = results.get('img_path', f'sample {idx}')
+            for step, transform in enumerate(transforms):
+                need = min_input_size(transform)
+                img = results.get('img')
+                if need is not None and img is not None and (
+                        img.shape[0] < need[0] or img.shape[1] < need[1]):
+                    raise DataCheckError(
+                        f'{key}.pipeline.{step} ({type(transform).__name__}'
+                        f', crop {need[0]}x{need[1]} (h x w), no padding) '
+                        f'needs images of at least that size, but image '
+                        f'{path!r} is {img.shape[0]}x{img.shape[1]} when it '
+                        'gets there. Resize before cropping, enable padding '
+                        '(RandomCrop: padding / pad_if_needed; CenterCrop: '
+                        'auto_pad=True), or use RandomResizedCrop.')
+                results = transform(results)
+                if results is None:  # a skipped sample
+                    break
+            if results is not None:
+                shapes[path] = _shape(results)
+        distinct = set(s for s in shapes.values() if s is not None)
+        if same_shape and len(distinct) > 1:
+            listing = '; '.join(f'{p!r}: {s}' for p, s in shapes.items())
+            raise DataCheckError(
+                f'{key}.pipeline gives inputs of different shapes, which '
+                f'cannot be batched: {listing}')
+        if self.input_size is not None:
+            for path, shape in shapes.items():
+                if shape is not None and tuple(shape[-2:]) != \
+                        self.input_size:
+                    raise DataCheckError(
+                        f'{key}.pipeline gives inputs of shape {shape} for '
+                        f'{path!r}, but DataCheckHook.input_size expects '
+                        f'(h, w) = {self.input_size}')
+
+    def _local_skipped(self) -> int:
+        return sum(t.num_skipped for t in self._loaders)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Any = None,
+                         outputs: Any = None) -> None:
+        """Put this rank's skipped-sample count into the training log."""
+        if not self._loaders:
+            return
+        count = self._local_skipped()
+        if count:
+            runner.message_hub.update_scalar('train/skipped_samples', count)
+
+    def after_train_epoch(self, runner) -> None:
+        """Log the number of samples skipped so far, summed over ranks."""
+        if not self._loaders:
+            return
+        total = torch.tensor(float(self._local_skipped()))
+        if is_distributed():
+            all_reduce(total)
+        total = int(total.item())
+        if total:
+            print_log(
+                f'DataCheckHook: {total} corrupt sample(s) skipped so far '
+                f'(all ranks), {total - self._last_reported} in epoch '
+                f'{runner.epoch + 1}; see the WARNING lines naming the files.',
+                'current', logging.WARNING)
+        self._last_reported = total
