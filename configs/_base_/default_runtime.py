@@ -10,11 +10,6 @@ default_hooks = dict(
     # record the time of every iteration.
     timer=dict(type='IterTimerHook'),
 
-    # check the training data at start-up (empty data set, images smaller
-    # than a fixed crop, first samples through the pipeline) and log the
-    # samples skipped by StrictLoadImageFromFile(skip_corrupt=True) (mkd_mm).
-    data_check=dict(type='mmpretrain.DataCheckHook'),
-
     # print log every 100 iterations.
     logger=dict(type='LoggerHook', interval=100),
 
@@ -32,9 +27,6 @@ default_hooks = dict(
 
     # validation results visualization, set True to enable it.
     visualization=dict(type='VisualizationHook', enable=False),
-
-    # refuse to write a checkpoint with NaN/Inf weights (mkd_mm).
-    finite_checkpoint=dict(type='mmpretrain.FiniteCheckpointHook'),
 
     # RNG states in every checkpoint, restored by `--resume` (exact resume);
     # a dict key, so it merges through `_base_` (unlike `custom_hooks`).
@@ -54,13 +46,6 @@ env_cfg = dict(
     # backend to 'gloo' when CUDA is not available (CPU-only runs).
     dist_cfg=dict(backend='nccl'),
 )
-
-# DDP wrapper that runs the distillers' own train_step (non-finite guard);
-# the frozen teacher is never wrapped, so no unused parameters.
-model_wrapper_cfg = dict(
-    type='mmpretrain.DistillerDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
 
 # set visualizer
 vis_backends = [dict(type='LocalVisBackend')]
