@@ -10,6 +10,11 @@ default_hooks = dict(
     # record the time of every iteration.
     timer=dict(type='IterTimerHook'),
 
+    # check the training data at start-up (empty data set, images smaller
+    # than a fixed crop, first samples through the pipeline) and log the
+    # samples skipped by StrictLoadImageFromFile(skip_corrupt=True) (mkd_mm).
+    data_check=dict(type='mmpretrain.DataCheckHook'),
+
     # print log every 100 iterations.
     logger=dict(type='LoggerHook', interval=100),
 

@@ -71,7 +71,7 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='StrictLoadImageFromFile'),
         dict(
             type='RandomResizedCrop',
             scale=32,

@@ -16,7 +16,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(
         type='RandomResizedCrop',
         scale=demo_img_size,

@@ -11,7 +11,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(
         type='RandomResizedCrop',
         # `scale` is the output size, `crop_ratio_range` the area range
