@@ -33,6 +33,9 @@ default_hooks = dict(
     # validation results visualization, set True to enable it.
     visualization=dict(type='VisualizationHook', enable=False),
 
+    # refuse to write a checkpoint with NaN/Inf weights (mkd_mm).
+    finite_checkpoint=dict(type='mmpretrain.FiniteCheckpointHook'),
+
     # RNG states in every checkpoint, restored by `--resume` (exact resume);
     # a dict key, so it merges through `_base_` (unlike `custom_hooks`).
     # The scope prefix lets mmdet/mmseg-scoped configs build it too.
@@ -51,6 +54,13 @@ env_cfg = dict(
     # backend to 'gloo' when CUDA is not available (CPU-only runs).
     dist_cfg=dict(backend='nccl'),
 )
+
+# DDP wrapper that runs the distillers' own train_step (non-finite guard);
+# the frozen teacher is never wrapped, so no unused parameters.
+model_wrapper_cfg = dict(
+    type='mmpretrain.DistillerDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
 
 # set visualizer
 vis_backends = [dict(type='LocalVisBackend')]

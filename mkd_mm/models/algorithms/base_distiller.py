@@ -1,14 +1,16 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
+from mmengine.optim import OptimWrapper
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..utils.masking import (MaskInfo, mask_info_from_mask,
                              num_visible_patches, random_masking)
+from ..utils.nonfinite_guard import NonFiniteGuard
 
 
 def bf16_supported(device_type: str) -> bool:
@@ -53,11 +55,17 @@ class BaseDistiller(BaseSelfSupervisor):
         head (dict): Head (with the loss) config.
         teacher (dict): Teacher config.
         teacher_precision (str): See above. Defaults to 'fp32'.
+        nonfinite_guard (dict, optional): Non-finite loss/gradient guard of
+            :meth:`train_step`, keys ``max_consecutive`` (default 10),
+            ``check_grad_norm`` (default True) and ``enable`` (default
+            True); see :class:`NonFiniteGuard`. None uses the defaults.
         data_preprocessor (dict, optional): Data preprocessor config.
         init_cfg (dict, optional): Unused; the parts initialise themselves.
     """
 
     PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
+    #: :class:`DistillerDistributedDataParallel` calls our ``train_step``
+    train_step_takes_ddp_model = True
 
     def __init__(self,
                  backbone: dict,
@@ -66,7 +74,8 @@ class BaseDistiller(BaseSelfSupervisor):
                  teacher: dict,
                  teacher_precision: str = 'fp32',
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 nonfinite_guard: Optional[dict] = None) -> None:
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -78,6 +87,7 @@ class BaseDistiller(BaseSelfSupervisor):
                              f'{self.PRECISIONS}, but got '
                              f'{teacher_precision!r}.')
         self.teacher_precision = teacher_precision
+        self.nonfinite_guard = NonFiniteGuard.from_cfg(nonfinite_guard)
         self.teacher_cfg = dict(teacher)
         self.set_teacher(MODELS.build(dict(teacher)))
 
@@ -123,6 +133,42 @@ class BaseDistiller(BaseSelfSupervisor):
         if isinstance(out, (list, tuple)):
             return type(out)(o.float() for o in out)
         return out.float()
+
+    # ----------------------------------------------------------- training
+    def train_step(self,
+                   data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper,
+                   ddp_model: Optional[nn.Module] = None
+                   ) -> Dict[str, torch.Tensor]:
+        """Forward, loss, backward and update, with the non-finite guard.
+
+        As :meth:`mmengine.model.BaseModel.train_step`, but the update goes
+        through :meth:`NonFiniteGuard.update_params` (unless the guard is
+        disabled), which checks every loss term and the gradient norm and
+        skips bad steps. In distributed runs
+        :class:`DistillerDistributedDataParallel` calls this method with
+        itself as ``ddp_model``, so the forward runs through DDP (gradient
+        synchronisation, ``no_sync`` while accumulating).
+
+        Args:
+            data (dict | tuple | list): A batch from the dataloader.
+            optim_wrapper (OptimWrapper): The optimizer wrapper.
+            ddp_model (nn.Module, optional): The DDP wrapper of this model.
+
+        Returns:
+            Dict[str, torch.Tensor]: The log variables.
+        """
+        model = self if ddp_model is None else ddp_model
+        with optim_wrapper.optim_context(model):
+            data = self.data_preprocessor(data, True)
+            losses = model._run_forward(data, mode='loss')
+        parsed_losses, log_vars = self.parse_losses(losses)
+        if self.nonfinite_guard is None:
+            optim_wrapper.update_params(parsed_losses)
+        else:
+            self.nonfinite_guard.update_params(parsed_losses, losses,
+                                               optim_wrapper)
+        return log_vars
 
     # ------------------------------------------------------------ masking
     def get_mask_info(self,

@@ -54,6 +54,8 @@ class DBOT(BaseDistiller):
             :class:`BaseDistiller`. Defaults to 'fp32'.
         data_preprocessor (dict, optional): Data preprocessor config.
         init_cfg (dict, optional): Unused.
+        nonfinite_guard (dict, optional): Non-finite loss/gradient guard,
+            see :class:`BaseDistiller`. Defaults to None (on, defaults).
     """
 
     def __init__(self,
@@ -66,7 +68,8 @@ class DBOT(BaseDistiller):
                  cls_in_loss: bool = True,
                  teacher_precision: str = 'fp32',
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 nonfinite_guard: Optional[dict] = None) -> None:
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -74,7 +77,8 @@ class DBOT(BaseDistiller):
             teacher=teacher,
             teacher_precision=teacher_precision,
             data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+            nonfinite_guard=nonfinite_guard)
         self.teacher_depths = (list(teacher_depths)
                                if teacher_depths is not None else None)
         self.init_teacher_from_student = init_teacher_from_student

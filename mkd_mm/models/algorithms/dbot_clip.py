@@ -56,6 +56,8 @@ class DBOTCLIP(BaseDistiller):
             :class:`BaseDistiller`. Defaults to 'fp32'.
         data_preprocessor (dict, optional): Data preprocessor config.
         init_cfg (dict, optional): Unused; the parts initialise themselves.
+        nonfinite_guard (dict, optional): Non-finite loss/gradient guard,
+            see :class:`BaseDistiller`. Defaults to None (on, defaults).
     """
 
     def __init__(self,
@@ -65,7 +67,8 @@ class DBOTCLIP(BaseDistiller):
                  mask_generator: Optional[dict] = None,
                  teacher_precision: str = 'fp32',
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 nonfinite_guard: Optional[dict] = None) -> None:
         super().__init__(
             backbone=backbone,
             neck=None,
@@ -73,7 +76,8 @@ class DBOTCLIP(BaseDistiller):
             teacher=teacher,
             teacher_precision=teacher_precision,
             data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+            nonfinite_guard=nonfinite_guard)
         self.lm_head = nn.Linear(self.backbone.embed_dims,
                                  self.teacher.out_dims)
         self.mask_generator = (

@@ -118,6 +118,8 @@ class DMAE(BaseDistiller):
             :class:`BaseDistiller`. Defaults to 'fp32'.
         data_preprocessor (dict, optional): Data preprocessor config.
         init_cfg (dict, optional): Unused; the parts initialise themselves.
+        nonfinite_guard (dict, optional): Non-finite loss/gradient guard,
+            see :class:`BaseDistiller`. Defaults to None (on, defaults).
     """
 
     def __init__(self,
@@ -134,7 +136,8 @@ class DMAE(BaseDistiller):
                  alpha: float = 1.0,
                  teacher_precision: str = 'fp32',
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 nonfinite_guard: Optional[dict] = None) -> None:
         student_layers = [int(i) for i in student_layers]
         teacher_layers = [int(i) for i in teacher_layers]
         if not student_layers:
@@ -170,7 +173,8 @@ class DMAE(BaseDistiller):
             teacher=teacher,
             teacher_precision=teacher_precision,
             data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+            nonfinite_guard=nonfinite_guard)
         check_mask_ratio(self.backbone.mask_ratio, self.backbone.num_patches,
                          'model.backbone.mask_ratio')
         if self.teacher.num_patches != self.backbone.num_patches:

@@ -1,0 +1,133 @@
+# Copyright (c) mkd_mm contributors. All rights reserved.
+"""Distributed equivalence on the CPU: ``torchrun`` with 2 gloo processes
+and a per-process batch of 4 gives the loss curve and the final weights of a
+1-process run with batch 8, for dBOT and DMAE. The frozen teacher is not in
+DDP and ``find_unused_parameters`` is off (DDP would fail on an unused
+parameter in the second iteration).
+
+Each sample carries a fixed mask derived from its index
+(``dist_helpers.MaskedTinyImageDataset``), the sampler does not shuffle, and
+there is no augmentation, so both runs see exactly the same global batches:
+rank ``r`` takes samples ``r, r + 2, ...``, whose union per step is the
+1-process batch.
+"""
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from dist_helpers import equivalence_cfg
+
+HERE = Path(__file__).resolve().parent
+#: fp32 reductions run in another order across processes
+LOSS_RTOL, WEIGHT_ATOL, WEIGHT_RTOL = 1e-5, 1e-6, 1e-4
+#: the key part of a qkv bias has an exactly-zero gradient (softmax is
+#: shift-invariant), so AdamW turns float rounding noise (~1e-10) into
+#: updates; measured differences are <= 4e-5, against 4e-3 of movement
+KEY_BIAS_ATOL = 1e-4
+
+
+def write_config(path: Path, cfg: dict) -> Path:
+    """Write a plain-dict config as a Python config file."""
+    path.write_text(''.join(f'{key} = {value!r}\n'
+                            for key, value in cfg.items()))
+    return path
+
+
+def tool_env(repo_root: Path) -> dict:
+    return dict(
+        PYTHONPATH=os.pathsep.join([str(repo_root), str(HERE)]),
+        OMP_NUM_THREADS='1')
+
+
+def fail_message(proc) -> str:
+    return (f'exit {proc.returncode}\n--- stdout (tail)\n{proc.stdout[-3000:]}'
+            f'\n--- stderr (tail)\n{proc.stderr[-4000:]}')
+
+
+def train(run_tool, repo_root: Path, cfg_path: Path, work_dir: Path,
+          nproc: int, port: int = 0):
+    """Run ``tools/train.py`` directly (1 process) or under torchrun."""
+    args = ['tools/train.py', str(cfg_path), '--work-dir', str(work_dir)]
+    if nproc > 1:
+        args = [
+            '-m', 'torch.distributed.run', '--nproc_per_node',
+            str(nproc), '--master_addr', '127.0.0.1', '--master_port',
+            str(port), *args, '--launcher', 'pytorch'
+        ]
+    return run_tool(args, env=tool_env(repo_root), timeout=300)
+
+
+def load_run(work_dir: Path, rank: int) -> dict:
+    return json.loads((work_dir / f'run_rank{rank}.json').read_text())
+
+
+def load_weights(path: Path) -> dict:
+    # our own checkpoint, written by this test: a full unpickle is safe
+    return torch.load(str(path), map_location='cpu',
+                      weights_only=False)['state_dict']
+
+
+@pytest.mark.parametrize('algorithm', ['dbot', 'dmae'])
+def test_two_processes_match_one(algorithm, tmp_path, repo_root, run_tool,
+                                 free_port):
+    runtime = str(repo_root / 'configs' / '_base_' / 'default_runtime.py')
+    single_dir, dist_dir = tmp_path / 'single', tmp_path / 'dist'
+    single = train(
+        run_tool, repo_root,
+        write_config(tmp_path / 'single.py',
+                     equivalence_cfg(algorithm, runtime, batch_size=8)),
+        single_dir, 1)
+    assert single.returncode == 0, fail_message(single)
+    dist = train(
+        run_tool, repo_root,
+        write_config(tmp_path / 'dist.py',
+                     equivalence_cfg(algorithm, runtime, batch_size=4)),
+        dist_dir, 2, free_port)
+    assert dist.returncode == 0, fail_message(dist)
+    assert "'backend': 'gloo'" in dist.stdout + dist.stderr
+
+    # --- what DDP wraps
+    one = load_run(single_dir, 0)
+    ranks = [load_run(dist_dir, r) for r in (0, 1)]
+    assert one['info'] == dict(wrapped=False, wrapper=None)
+    for run in ranks:
+        info = run['info']
+        assert info['wrapper'] == 'DistillerDistributedDataParallel'
+        assert info['find_unused_parameters'] is False
+        teacher = [n for n in info['all_params'] if n.startswith('teacher.')]
+        assert teacher and set(teacher) <= set(info['ignored'])
+        assert info['ddp_params'], 'no parameter is synchronised'
+        assert not [n for n in info['ddp_params'] if n.startswith('teacher')]
+        assert set(info['ddp_params']) == \
+            set(info['all_params']) - set(info['ignored'])
+
+    # --- the loss curve: the 1-process loss is the mean over the ranks
+    # (every sample has the same number of masked patches)
+    assert len(one['losses']) == 4
+    assert all(len(run['losses']) == 4 for run in ranks)
+    keys = [k for k in one['losses'][0] if k.startswith('loss')]
+    if algorithm == 'dmae':
+        assert set(keys) == {'loss', 'loss_rec', 'loss_align'}
+    for it, ref in enumerate(one['losses']):
+        for key in keys:
+            mean = (ranks[0]['losses'][it][key] +
+                    ranks[1]['losses'][it][key]) / 2
+            assert mean == pytest.approx(ref[key], rel=LOSS_RTOL), \
+                f'iteration {it + 1}, {key}'
+    curve = [step['loss'] for step in one['losses']]
+    assert len(set(curve)) == 4  # the weights move: a real comparison
+
+    # --- the final weights
+    a = load_weights(single_dir / 'epoch_2.pth')
+    b = load_weights(dist_dir / 'epoch_2.pth')
+    assert a.keys() == b.keys()
+    for key in a:
+        x, y = a[key].float(), b[key].float()
+        if key.endswith('attn.qkv.bias'):
+            q_x, k_x, v_x = x.chunk(3)
+            q_y, k_y, v_y = y.chunk(3)
+            assert torch.allclose(k_x, k_y, atol=KEY_BIAS_ATOL, rtol=0), key
+            x, y = torch.cat([q_x, v_x]), torch.cat([q_y, v_y])
+        assert torch.allclose(x, y, atol=WEIGHT_ATOL, rtol=WEIGHT_RTOL), key
