@@ -86,13 +86,17 @@ def test_mmcv_loader_does_not_say_why(files):
         assert out['img'].shape == (64, 64, 3)
 
 
-@pytest.mark.parametrize('key, reason', [
+UNUSABLE = [
     ('trunc_jpg', 'is truncated: a JPEG file without its end-of-image'),
     ('trunc_png', 'is truncated: a PNG file without its IEND chunk'),
     ('empty', 'is empty (0 bytes)'),
     ('garbage', "could not be decoded by the 'cv2' backend"),
     ('missing', 'cannot be read (FileNotFoundError'),
-])
+]
+
+
+@pytest.mark.parametrize(
+    'key, reason', UNUSABLE, ids=[u[0] for u in UNUSABLE])
 def test_unusable_file_is_an_error_naming_it(files, key, reason):
     t = StrictLoadImageFromFile()
     with pytest.raises(ImageLoadError) as e:

@@ -72,7 +72,7 @@ def test_demo_pretrain_config_passes(demo_data):
     check_train_data_cfg(cfg)
 
 
-@pytest.mark.parametrize('case, message', [
+BAD_DATA_CASES = [
     ('missing_root', "train_dataloader.dataset.data_root='{root}/nope': the "
      'data root does not exist'),
     ('missing_ann', "train_dataloader.dataset.ann_file='meta/val.txt': "
@@ -88,7 +88,11 @@ def test_demo_pretrain_config_passes(demo_data):
     ('too_few_for_a_batch', 'train_dataloader.dataset.ann_file lists 4 '
      'samples, fewer than train_dataloader.batch_size=8 with '
      'train_dataloader.drop_last=True'),
-])
+]
+
+
+@pytest.mark.parametrize(
+    'case, message', BAD_DATA_CASES, ids=[c[0] for c in BAD_DATA_CASES])
 def test_bad_data_config_is_reported(layout, case, message):
     batch_size, ds = 4, _ds(layout)
     if case == 'missing_root':
@@ -148,7 +152,8 @@ def _built(root: Path, crop: dict, **kwargs):
     (dict(type='CenterCrop', crop_size=64, auto_pad=True), (3, 64, 64)),
     (dict(type='RandomCrop', crop_size=32), (3, 32, 32)),
     (dict(type='CenterCrop', crop_size=(48, 40)), (3, 40, 48)),
-])
+], ids=['RandomResizedCrop', 'RandomCrop-pad_if_needed', 'CenterCrop-auto_pad',
+        'RandomCrop-smaller', 'CenterCrop-smaller'])
 def test_legal_crops_pass(layout, crop, shape):
     dataset = _built(layout, crop)
     DataCheckHook(num_samples=4).check_dataset(dataset, KEY)
@@ -160,7 +165,7 @@ def test_legal_crops_pass(layout, crop, shape):
 @pytest.mark.parametrize('crop', [
     dict(type='RandomCrop', crop_size=64),
     dict(type='CenterCrop', crop_size=64),
-])
+], ids=['RandomCrop', 'CenterCrop'])
 def test_image_smaller_than_the_crop_is_reported(layout, crop):
     with pytest.raises(DataCheckError) as e:
         DataCheckHook().check_dataset(_built(layout, crop), KEY)
