@@ -1,4 +1,5 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
+import contextlib
 from typing import Any, Dict, List, Optional, Union
 
 import torch
@@ -46,8 +47,10 @@ class BaseDistiller(BaseSelfSupervisor):
       reduces them and no ``find_unused_parameters`` is needed;
     - runs at its own precision (``teacher_precision``): ``'bf16'``,
       ``'fp16'``, ``'fp32'`` (autocast disabled, also inside the student's
-      AMP region) or ``'auto'`` (bf16 where the hardware runs it natively).
-      Its outputs are returned in float32.
+      AMP region) or ``'auto'`` (bf16 where the hardware runs it natively,
+      e.g. Ampere+ GPUs and CPUs with AMX/AVX512-BF16; elsewhere the
+      surrounding precision, i.e. the student's AMP dtype if any). Its
+      outputs are returned in float32.
 
     Args:
         backbone (dict): Student encoder config.
@@ -111,25 +114,83 @@ class BaseDistiller(BaseSelfSupervisor):
         self.teacher.eval()
         return self
 
-    def _teacher_autocast(self, device: torch.device):
+    def teacher_dtype(self, device: torch.device) -> Optional[torch.dtype]:
+        """The autocast dtype the teacher runs in on ``device``.
+
+        Args:
+            device (torch.device): The teacher's device.
+
+        Returns:
+            torch.dtype | None: ``float32`` (autocast disabled),
+            ``bfloat16``, ``float16``, or None for ``'auto'`` without native
+            bf16 (the surrounding precision).
+        """
         precision = self.teacher_precision
         if precision == 'auto':
-            precision = 'bf16' if bf16_supported(device.type) else 'fp32'
-        if precision == 'fp32':
+            if not bf16_supported(device.type):
+                return None
+            precision = 'bf16'
+        return {'fp32': torch.float32, 'bf16': torch.bfloat16,
+                'fp16': torch.float16}[precision]
+
+    def _teacher_autocast(self, dtype: Optional[torch.dtype],
+                          device: torch.device):
+        if dtype is None:
+            # the surrounding precision (the student's AMP, if any)
+            return contextlib.nullcontext()
+        if dtype == torch.float32:
             # also inside an AmpOptimWrapper's autocast region
             return torch.autocast(device_type=device.type, enabled=False)
-        dtype = torch.bfloat16 if precision == 'bf16' else torch.float16
         return torch.autocast(device_type=device.type, dtype=dtype)
+
+    def _cast_teacher_linears(self,
+                              dtype: torch.dtype) -> Dict[str, torch.Tensor]:
+        """The teacher's ``nn.Linear`` weights and biases in ``dtype``.
+
+        Autocast would cast every weight of a frozen module again at each
+        forward (it caches casts only for parameters that require
+        gradients), which costs as much as the bf16 matmuls of a small
+        batch. The copies are kept and refreshed only when a parameter
+        changes (in-place updates bump its version: bootstrapping, momentum
+        updates, loading) or moves. Norms, embeddings and the patch
+        projection keep their precision (autocast decides, as without the
+        cache), so the residual stream stays float32.
+        """
+        cache = self.__dict__.setdefault('_teacher_cast_cache', {})
+        out = {}
+        for name, module in self.teacher.named_modules():
+            if not isinstance(module, nn.Linear):
+                continue
+            for pname, param in module.named_parameters(recurse=False):
+                key = f'{name}.{pname}' if name else pname
+                tag = (param.data_ptr(), param._version, dtype)
+                hit = cache.get(key)
+                if hit is None or hit[0] != tag:
+                    hit = (tag, param.detach().to(dtype))
+                    cache[key] = hit
+                out[key] = hit[1]
+        # drop copies of layers that are gone (a rebuilt teacher)
+        self.__dict__['_teacher_cast_cache'] = {k: cache[k] for k in out}
+        return out
 
     def teacher_forward(self, *args, **kwargs) -> Any:
         """Run the frozen teacher without gradients.
+
+        At bf16/fp16 the teacher's linear layers use cached low-precision
+        copies of their weights (see :meth:`_cast_teacher_linears`).
 
         Returns:
             Any: The teacher's output with every tensor cast to float32.
         """
         device = next(self.teacher.parameters()).device
-        with torch.no_grad(), self._teacher_autocast(device):
-            out = self.teacher(*args, **kwargs)
+        dtype = self.teacher_dtype(device)
+        with torch.no_grad(), self._teacher_autocast(dtype, device):
+            if dtype in (torch.bfloat16, torch.float16):
+                out = torch.func.functional_call(
+                    self.teacher, self._cast_teacher_linears(dtype), args,
+                    kwargs)
+            else:
+                out = self.teacher(*args, **kwargs)
         if isinstance(out, (list, tuple)):
             return type(out)(o.float() for o in out)
         return out.float()

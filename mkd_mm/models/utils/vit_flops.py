@@ -12,7 +12,9 @@ after the deepest aligned block) with the official code, which runs the
 whole MAE teacher (all blocks, final norm and the 8-block decoder) on the
 same visible patches every step.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
+
+import torch.nn as nn
 
 
 def vit_block_macs(num_tokens: int,
@@ -173,3 +175,103 @@ def dmae_teacher_macs(
         full_image=float(full_image),
         saving_vs_official=1 - partial / official,
         saving_vs_full_image=1 - partial / full_image)
+
+
+def _first_linear(module: nn.Module) -> nn.Linear:
+    return next(m for m in module.modules() if isinstance(m, nn.Linear))
+
+
+def _blocks_macs(blocks: Sequence[nn.Module], num_tokens: int) -> int:
+    """MACs of mmpretrain ``TransformerEncoderLayer`` blocks on ``T``
+    tokens (widths read from the modules)."""
+    total = 0
+    for blk in blocks:
+        total += vit_block_macs(num_tokens, blk.attn.embed_dims,
+                                _first_linear(blk.ffn).out_features)
+    return total
+
+
+def _patch_embed_macs_of(vit: nn.Module) -> int:
+    conv = vit.patch_embed.projection
+    k = conv.kernel_size[0] * conv.kernel_size[1]
+    return vit.num_patches * conv.in_channels * k * conv.out_channels
+
+
+def _linears_macs(module: nn.Module, num_tokens: int) -> int:
+    return num_tokens * sum(m.in_features * m.out_features
+                            for m in module.modules()
+                            if isinstance(m, nn.Linear))
+
+
+def pretrain_step_macs(model: nn.Module) -> Dict[str, int]:
+    """Per-image MACs of one training step of MAE, DBOT or DMAE.
+
+    Read from a built model (widths, depths, mask ratio):
+
+    - student encoder: patch embedding on all ``N`` patches, blocks on the
+      ``1 + len_keep`` visible tokens;
+    - student decoder: ``decoder_embed`` on ``1 + len_keep`` tokens, blocks
+      and ``decoder_pred`` on all ``1 + N`` tokens;
+    - DMAE projectors: on the ``1 + len_keep`` tokens of the aligned block;
+    - teacher, forward only: all of its ``depth`` blocks on all
+      ``1 + N`` tokens (dBOT), or its blocks up to the deepest aligned one
+      on the ``1 + len_keep`` visible tokens (DMAE, ``teacher_layers``).
+
+    The backward pass costs two products per forward product (input and
+    weight gradients), except the patch embedding whose input (the image)
+    needs no gradient. Recomputation by activation checkpointing is not
+    counted (these are model MACs).
+
+    Args:
+        model (nn.Module): ``MAE`` (mmpretrain), :class:`DBOT` or
+            :class:`DMAE` with :class:`MKDViT` / :class:`DBOTDecoder` /
+            :class:`TeacherViT` parts.
+
+    Returns:
+        Dict[str, int]: ``'encoder'``, ``'decoder'``, ``'projector'``,
+        ``'teacher'`` (forward MACs), ``'student_forward'`` (their student
+        sum), ``'student_backward'`` and ``'step'`` (student forward +
+        backward + teacher forward).
+
+    Raises:
+        ValueError: If a part is not a ViT of the supported kind.
+    """
+    bb, neck = model.backbone, model.neck
+    for name, part, attr in (('backbone', bb, 'mask_ratio'),
+                             ('neck', neck, 'decoder_blocks')):
+        if not hasattr(part, attr):
+            raise ValueError(f'pretrain_step_macs: `model.{name}` '
+                             f'({type(part).__name__}) is not an MAE-style '
+                             'encoder/decoder.')
+    n = bb.num_patches
+    keep = 1 + int(n * (1 - bb.mask_ratio))
+    embed = _patch_embed_macs_of(bb)
+    encoder = embed + _blocks_macs(bb.layers, keep)
+    dec_dims = neck.decoder_embed.out_features
+    decoder = (keep * neck.decoder_embed.in_features * dec_dims +
+               _blocks_macs(neck.decoder_blocks, n + 1) +
+               (n + 1) * dec_dims * neck.decoder_pred.out_features)
+    projector = sum(
+        _linears_macs(p, keep) for p in getattr(model, 'projectors', []))
+    teacher = 0
+    if getattr(model, 'teacher', None) is not None:
+        t = model.teacher
+        if not hasattr(t, 'depth') or not hasattr(t, 'patch_embed'):
+            raise ValueError(f'pretrain_step_macs: the teacher '
+                             f'({type(t).__name__}) is not a TeacherViT.')
+        if hasattr(model, 'teacher_layers'):  # DMAE: visible tokens
+            blocks = t.layers[:max(model.teacher_layers) + 1]
+            t_tokens = keep
+        else:  # dBOT: the intact image
+            blocks, t_tokens = t.layers, t.num_patches + 1
+        teacher = _patch_embed_macs_of(t) + _blocks_macs(blocks, t_tokens)
+    student = encoder + decoder + projector
+    backward = 2 * student - embed
+    return dict(
+        encoder=encoder,
+        decoder=decoder,
+        projector=projector,
+        teacher=teacher,
+        student_forward=student,
+        student_backward=backward,
+        step=student + backward + teacher)
