@@ -2,7 +2,8 @@
 """Test helper: ``tools/train.py`` that kills itself with SIGKILL.
 
 Usage: ``python kill_train.py CONFIG [tools/train.py arguments]``, with one
-of the environment variables
+of the environment variables (the tests call the two ``install_*``
+functions in a forked child instead, see ``resume_helpers.train``)
 
 * ``MKD_KILL_AFTER_ITER=K``: SIGKILL right after iteration ``K`` (1-based)
   has finished, i.e. after every ``after_train_iter`` hook (the iteration
@@ -32,7 +33,8 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _install_kill_after_iter(kill_iter: int) -> None:
+def install_kill_after_iter(kill_iter: int) -> None:
+    """Make ``build_runner`` add a hook that SIGKILLs after ``kill_iter``."""
     from mmengine.hooks import Hook
 
     class KillAfterIter(Hook):
@@ -54,7 +56,8 @@ def _install_kill_after_iter(kill_iter: int) -> None:
     train_tool.build_runner = build_and_arm
 
 
-def _install_kill_during_save(name: str) -> None:
+def install_kill_during_save(name: str) -> None:
+    """SIGKILL half-way through the atomic write of the file ``name``."""
     from mkd_mm.utils import atomic_io
     write = atomic_io._write_and_sync
 
@@ -72,7 +75,7 @@ def _install_kill_during_save(name: str) -> None:
 
 if __name__ == '__main__':
     if os.environ.get('MKD_KILL_AFTER_ITER'):
-        _install_kill_after_iter(int(os.environ['MKD_KILL_AFTER_ITER']))
+        install_kill_after_iter(int(os.environ['MKD_KILL_AFTER_ITER']))
     if os.environ.get('MKD_KILL_DURING_SAVE'):
-        _install_kill_during_save(os.environ['MKD_KILL_DURING_SAVE'])
+        install_kill_during_save(os.environ['MKD_KILL_DURING_SAVE'])
     train_tool.main(sys.argv[1:])

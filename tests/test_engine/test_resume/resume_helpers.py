@@ -1,6 +1,7 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
-"""Helpers of the exact-resume tests: tiny configs written to files, a
-``tools/train.py`` runner that can SIGKILL itself, checkpoint comparison.
+"""Helpers of the exact-resume tests: tiny configs written to files,
+``tools/train.py`` in a new process that can SIGKILL itself, checkpoint
+comparison.
 
 The configs inherit the repository's ``default_runtime.py`` and
 ``demo_imagenet_pretrain.py`` (so they test the real defaults: the
@@ -11,9 +12,11 @@ settings.
 """
 import copy
 import os
-import os.path as osp
+import signal
 import subprocess
 import sys
+import time
+import traceback
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -141,8 +144,32 @@ def train(config: Path,
           resume: bool = False,
           kill_after_iter: Optional[int] = None,
           kill_during_save: Optional[str] = None,
+          fresh_interpreter: bool = False,
           timeout: float = 240) -> subprocess.CompletedProcess:
-    """Run ``tools/train.py`` (or the killing wrapper) in a subprocess."""
+    """Run ``tools/train.py CONFIG --work-dir DIR [--resume]`` in a new
+    process, optionally made to SIGKILL itself (see ``kill_train.py``).
+
+    By default the process is forked from the test process, which has
+    already imported torch and the OpenMMLab stack (~6 s of CPU per fresh
+    interpreter), and runs ``tools/train.py``'s ``main`` with the same
+    arguments as the command line; ``fresh_interpreter=True`` runs the real
+    command line (``python tools/train.py ...``) instead.
+
+    Returns:
+        subprocess.CompletedProcess: ``returncode`` (-9 after SIGKILL) and
+        ``stdout`` (stdout and stderr together).
+    """
+    argv = [str(config), '--work-dir', str(work_dir)]
+    if resume:
+        argv.append('--resume')
+    if fresh_interpreter:
+        return _run_interpreter(argv, kill_after_iter, kill_during_save,
+                                timeout)
+    return _run_forked(argv, kill_after_iter, kill_during_save, timeout,
+                       Path(work_dir).parent)
+
+
+def _run_interpreter(argv, kill_after_iter, kill_during_save, timeout):
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (str(REPO_ROOT), env.get('PYTHONPATH')) if p)
@@ -158,12 +185,9 @@ def train(config: Path,
         env['MKD_KILL_DURING_SAVE'] = kill_during_save
         script = KILL_TRAIN
     python = REPO_ROOT / '.venv' / 'bin' / 'python'
-    cmd = [str(python if python.exists() else sys.executable), str(script),
-           str(config), '--work-dir', str(work_dir)]
-    if resume:
-        cmd.append('--resume')
+    cmd = [str(python if python.exists() else sys.executable), str(script)]
     return subprocess.run(
-        cmd,
+        cmd + argv,
         cwd=str(REPO_ROOT),
         env=env,
         stdin=subprocess.DEVNULL,
@@ -171,6 +195,65 @@ def train(config: Path,
         stderr=subprocess.STDOUT,
         text=True,
         timeout=timeout)
+
+
+def _forked_main(argv, kill_after_iter, kill_during_save, log_path) -> int:
+    """Body of the forked child; returns its exit code."""
+    fd = os.open(str(log_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    sys.stdout = open(1, 'w', buffering=1, closefd=False)
+    sys.stderr = open(2, 'w', buffering=1, closefd=False)
+    os.chdir(str(REPO_ROOT))
+    torch.set_num_threads(1)
+    from mmengine.logging import MMLogger
+
+    # a fresh current logger that writes to this child's output (the one
+    # inherited from the test process writes to pytest's capture)
+    MMLogger.get_instance(f'resume_test_child_{os.getpid()}')
+    import kill_train
+    if kill_after_iter is not None:
+        kill_train.install_kill_after_iter(kill_after_iter)
+    if kill_during_save is not None:
+        kill_train.install_kill_during_save(kill_during_save)
+    try:
+        kill_train.train_tool.main(list(argv))
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _run_forked(argv, kill_after_iter, kill_during_save, timeout, log_dir):
+    log_path = Path(log_dir) / f'train_{time.monotonic_ns()}.log'
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            code = _forked_main(argv, kill_after_iter, kill_during_save,
+                                log_path)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise subprocess.TimeoutExpired(argv, timeout)
+        time.sleep(0.05)
+    code = (-os.WTERMSIG(status)
+            if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+    return subprocess.CompletedProcess(
+        argv, code, stdout=log_path.read_text(errors='replace'))
 
 
 def describe(proc: subprocess.CompletedProcess) -> str:

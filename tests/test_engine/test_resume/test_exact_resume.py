@@ -5,7 +5,8 @@
 dBOT: 3 stages x 2 epochs x 3 iterations (boundaries after iterations 6
 and 12), a checkpoint after every iteration. One uninterrupted reference
 run; one run that is killed again and again and restarted each time with
-``tools/train.py CONFIG --work-dir SAME --resume``:
+``tools/train.py CONFIG --work-dir SAME --resume`` (in a process forked
+from the test process, the last one with ``python tools/train.py``):
 
 1. SIGKILL after iteration 2 (mid-epoch, mid-stage);
 2. after iteration 6 (the last iteration before the first boundary, before
@@ -68,7 +69,8 @@ def dbot_interrupted(tmp_path_factory, dbot_config) -> dict:
     # a damaged newest checkpoint (e.g. a disk error): truncated by hand
     damaged = work_dir / 'iter_10.pth'
     damaged.write_bytes(damaged.read_bytes()[:1000])
-    proc = train(dbot_config, work_dir, resume=True)
+    # the last restart is the real command line in a fresh interpreter
+    proc = train(dbot_config, work_dir, resume=True, fresh_interpreter=True)
     assert proc.returncode == 0, describe(proc)
     steps['final'] = dict(proc=proc)
     return dict(work_dir=work_dir, steps=steps)
