@@ -66,7 +66,8 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Union[str, Path], data: Union[bytes, str],
+def atomic_write(path: Union[str, Path],
+                 data: Union[bytes, str],
                  encoding: str = 'utf-8') -> None:
     """Write a file so that it is either complete or not replaced at all.
 

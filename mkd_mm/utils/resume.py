@@ -74,8 +74,8 @@ def check_resume_checkpoint(path: str, allow_unsafe: bool = False) -> None:
     except Exception as e:  # every reason a load can fail is reported
         raise CheckpointNotResumableError(
             f'{type(e).__name__}: {str(e)[:300]}') from e
-    if not isinstance(checkpoint, dict) or any(
-            key not in checkpoint for key in REQUIRED_KEYS):
+    if not isinstance(checkpoint, dict) or any(key not in checkpoint
+                                               for key in REQUIRED_KEYS):
         keys = sorted(checkpoint) if isinstance(checkpoint, dict) else []
         raise _NoTrainingState(
             f'not a training checkpoint: needs keys {list(REQUIRED_KEYS)}, '
@@ -123,11 +123,10 @@ def resume_candidates(work_dir: str) -> List[str]:
         folders.append(osp.dirname(target))
     files = {
         osp.normpath(p)
-        for folder in folders for p in glob.glob(osp.join(folder, '*.pth'))
-        if osp.isfile(p)
+        for folder in folders
+        for p in glob.glob(osp.join(folder, '*.pth')) if osp.isfile(p)
     }
-    ordered = sorted(
-        files, key=lambda p: (osp.getmtime(p), p), reverse=True)
+    ordered = sorted(files, key=lambda p: (osp.getmtime(p), p), reverse=True)
     if target is not None:
         target = osp.normpath(target)
         ordered = [target] + [p for p in ordered if p != target]

@@ -42,16 +42,18 @@ def test_killed_write_leaves_only_a_temp_file(tmp_path):
     """A real SIGKILL in the middle of a write (a child process)."""
     path = tmp_path / 'ckpt.pth'
     path.write_bytes(b'previous')
-    code = (
-        'import os, signal, sys\n'
-        'from mkd_mm.utils import atomic_io\n'
-        'def die(f, data):\n'
-        '    f.write(data[:10]); f.flush()\n'
-        '    os.kill(os.getpid(), signal.SIGKILL)\n'
-        'atomic_io._write_and_sync = die\n'
-        'atomic_io.atomic_write(sys.argv[1], b"x" * 100)\n')
-    proc = subprocess.run([sys.executable, '-c', code, str(path)],
-                          capture_output=True, text=True, timeout=120)
+    code = ('import os, signal, sys\n'
+            'from mkd_mm.utils import atomic_io\n'
+            'def die(f, data):\n'
+            '    f.write(data[:10]); f.flush()\n'
+            '    os.kill(os.getpid(), signal.SIGKILL)\n'
+            'atomic_io._write_and_sync = die\n'
+            'atomic_io.atomic_write(sys.argv[1], b"x" * 100)\n')
+    proc = subprocess.run(
+        [sys.executable, '-c', code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert proc.returncode == -9, proc.stderr
     assert path.read_bytes() == b'previous'
     temps = [p for p in tmp_path.iterdir() if p.name != 'ckpt.pth']

@@ -7,10 +7,9 @@ import torch
 
 from mkd_mm.utils import resume as resume_mod
 from mkd_mm.utils.resume import (CheckpointNotResumableError,
-                                  check_resume_checkpoint,
-                                  find_resume_checkpoint,
-                                  resolve_resume_checkpoint,
-                                  resume_candidates)
+                                 check_resume_checkpoint,
+                                 find_resume_checkpoint,
+                                 resolve_resume_checkpoint, resume_candidates)
 
 
 @pytest.fixture
@@ -18,7 +17,8 @@ def messages(monkeypatch):
     """The log lines of mkd_mm.utils.resume, as (level, text)."""
     out = []
     monkeypatch.setattr(
-        resume_mod, 'print_log',
+        resume_mod,
+        'print_log',
         lambda msg, logger=None, level=20: out.append((level, msg)))
     return out
 
@@ -37,8 +37,8 @@ def _save(path, it, training=True, age=0.0):
 def _work_dir(tmp_path, last=3):
     for it in (1, 2, 3):
         _save(tmp_path / f'iter_{it}.pth', it)
-    (tmp_path / 'last_checkpoint').write_text(str(tmp_path /
-                                                  f'iter_{last}.pth'))
+    (tmp_path / 'last_checkpoint').write_text(
+        str(tmp_path / f'iter_{last}.pth'))
     return tmp_path
 
 
@@ -79,9 +79,8 @@ def test_empty_or_stale_last_checkpoint_falls_back_to_newest(
     work_dir = _work_dir(tmp_path, last=1)  # points to an older file
     assert resume_candidates(str(work_dir))[0] == str(work_dir / 'iter_1.pth')
     (work_dir / 'last_checkpoint').write_text('')
-    assert resume_candidates(str(work_dir)) == [
-        str(work_dir / f'iter_{i}.pth') for i in (3, 2, 1)
-    ]
+    assert resume_candidates(
+        str(work_dir)) == [str(work_dir / f'iter_{i}.pth') for i in (3, 2, 1)]
     assert find_resume_checkpoint(str(work_dir)).endswith('iter_3.pth')
     assert any('last_checkpoint is empty' in m for _, m in messages)
     os.remove(work_dir / 'last_checkpoint')
@@ -112,8 +111,9 @@ def test_explicit_unreadable_path_is_an_error(tmp_path, messages):
     assert resolve_resume_checkpoint(good, str(work_dir)) == good
     bad = work_dir / 'iter_3.pth'
     bad.write_bytes(bad.read_bytes()[:100])
-    with pytest.raises(CheckpointNotResumableError,
-                       match=f'--resume {bad}: cannot resume'):
+    with pytest.raises(
+            CheckpointNotResumableError,
+            match=f'--resume {bad}: cannot resume'):
         resolve_resume_checkpoint(str(bad), str(work_dir))
     with pytest.raises(CheckpointNotResumableError, match='does not exist'):
         resolve_resume_checkpoint(str(work_dir / 'x.pth'), str(work_dir))

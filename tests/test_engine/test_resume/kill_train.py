@@ -20,8 +20,8 @@ import os.path as osp
 import signal
 import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO_ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
 
 import train as train_tool  # noqa: E402
@@ -40,7 +40,10 @@ def install_kill_after_iter(kill_iter: int) -> None:
     class KillAfterIter(Hook):
         priority = 'LOWEST'
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
                              outputs=None):
             if runner.iter + 1 == kill_iter:
                 print(f'kill_train: SIGKILL after iteration {kill_iter}')

@@ -56,8 +56,7 @@ TINY_DMAE = dict(
     teacher=dict(
         type='TeacherViT',
         arch=dict(
-            embed_dims=48, num_layers=3, num_heads=2,
-            feedforward_channels=96),
+            embed_dims=48, num_layers=3, num_heads=2, feedforward_channels=96),
         img_size=32,
         patch_size=8),
     projector=dict(type='FeatureProjector', mode='mlp'),
@@ -114,8 +113,7 @@ def write_config(path: Path,
         optim_wrapper=dict(
             type='OptimWrapper',
             optimizer=dict(
-                type='AdamW', lr=1e-3, betas=(0.9, 0.95),
-                weight_decay=0.05),
+                type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
             paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0)),
         param_scheduler=[
             dict(
@@ -173,8 +171,7 @@ def _run_interpreter(argv, kill_after_iter, kill_during_save, timeout):
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (str(REPO_ROOT), env.get('PYTHONPATH')) if p)
-    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONUNBUFFERED='1')
+    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONUNBUFFERED='1')
     env.pop('MKD_KILL_AFTER_ITER', None)
     env.pop('MKD_KILL_DURING_SAVE', None)
     script = REPO_ROOT / 'tools' / 'train.py'

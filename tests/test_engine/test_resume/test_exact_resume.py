@@ -64,7 +64,8 @@ def dbot_interrupted(tmp_path_factory, dbot_config) -> dict:
         proc = train(dbot_config, work_dir, resume=bool(steps), **kwargs)
         assert proc.returncode == SIGKILL_EXIT, f'{name}: {describe(proc)}'
         steps[name] = dict(
-            proc=proc, latest=last_checkpoint(work_dir),
+            proc=proc,
+            latest=last_checkpoint(work_dir),
             files=sorted(p.name for p in work_dir.iterdir()))
     # a damaged newest checkpoint (e.g. a disk error): truncated by hand
     damaged = work_dir / 'iter_10.pth'
@@ -79,9 +80,8 @@ def dbot_interrupted(tmp_path_factory, dbot_config) -> dict:
 @pytest.mark.parametrize('step, iteration', [('mid_stage', 2),
                                              ('before_boundary', 6),
                                              ('after_boundary', 7)])
-def test_checkpoint_at_kill_matches_reference(dbot_interrupted,
-                                              dbot_reference, step,
-                                              iteration):
+def test_checkpoint_at_kill_matches_reference(dbot_interrupted, dbot_reference,
+                                              step, iteration):
     info = dbot_interrupted['steps'][step]
     assert f'SIGKILL after iteration {iteration}' in info['proc'].stdout
     assert info['latest'].name == f'iter_{iteration}.pth'
@@ -114,8 +114,8 @@ def test_kill_during_save_leaves_no_truncated_checkpoint(dbot_interrupted):
     assert info['latest'].name == 'iter_10.pth'
 
 
-def test_resume_skips_damaged_checkpoint_and_cleans_up(
-        dbot_interrupted, dbot_reference):
+def test_resume_skips_damaged_checkpoint_and_cleans_up(dbot_interrupted,
+                                                       dbot_reference):
     work_dir = dbot_interrupted['work_dir']
     log = dbot_interrupted['steps']['final']['proc'].stdout
     damaged = work_dir / 'iter_10.pth'

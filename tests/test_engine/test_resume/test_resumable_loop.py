@@ -38,8 +38,8 @@ class BatchIndexProbe(Hook):
 
 
 def _ranks(monkeypatch, rank, world_size):
-    monkeypatch.setattr('mmengine.dataset.sampler.get_dist_info',
-                        lambda: (rank, world_size))
+    monkeypatch.setattr('mmengine.dataset.sampler.get_dist_info', lambda:
+                        (rank, world_size))
 
 
 @pytest.mark.parametrize('world_size', [1, 2])
