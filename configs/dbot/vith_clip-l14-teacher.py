@@ -15,7 +15,7 @@ model = dict(
             checkpoint='checkpoints/clip_vit-l14_openai.pth')))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),
     dict(type='RandomFlip', prob=0.5),
     dict(

@@ -73,7 +73,7 @@ def test_recipe_values(name):
     assert dp.mean == [123.675, 116.28, 103.53] and dp.to_rgb
     pipe = cfg.train_dataloader.dataset.pipeline
     assert [p['type'] for p in pipe] == [
-        'LoadImageFromFile', 'ColorJitter', 'RandomFlip', 'RandomResizedCrop',
+        'StrictLoadImageFromFile', 'ColorJitter', 'RandomFlip', 'RandomResizedCrop',
         'BEiTMaskGenerator', 'PackInputs'
     ]
     assert (pipe[1].brightness, pipe[1].contrast,

@@ -136,7 +136,7 @@ def test_recipe(path):
     # the data pipeline: RRC(0.2, 1) bicubic + flip, no colour jitter
     steps = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert steps == [
-        'LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'PackInputs'
+        'StrictLoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'PackInputs'
     ]
     rrc = cfg.train_dataloader.dataset.pipeline[1]
     assert (rrc.scale, tuple(rrc.crop_ratio_range),

@@ -93,7 +93,7 @@ def test_imagenet_full_scale_base_values():
     assert crop.crop_ratio_range == (0.2, 1.0)
     assert crop.interpolation == 'bicubic' and crop.backend == 'pillow'
     assert [t.type for t in loader.dataset.pipeline] == [
-        'LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'PackInputs'
+        'StrictLoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'PackInputs'
     ]
     assert cfg.data_preprocessor.to_rgb is True
 
