@@ -125,3 +125,32 @@ def test_stale_temp_files_are_removed_first(tmp_path, messages):
     stale.write_bytes(b'half')
     assert find_resume_checkpoint(str(work_dir)).endswith('iter_3.pth')
     assert not stale.exists()
+
+
+def test_train_tool_sets_resume_and_load_from(tmp_path, messages):
+    """``tools/train.py``: ``--resume`` fills ``resume``/``load_from`` with
+    the readable checkpoint; an unreadable explicit path is a usage error."""
+    import sys
+    from pathlib import Path
+
+    from mmengine.config import Config
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'tools'))
+    import train as train_tool
+
+    work_dir = _work_dir(tmp_path)
+    latest = work_dir / 'iter_3.pth'
+    latest.write_bytes(latest.read_bytes()[:300])
+
+    def choose(*argv):
+        args = train_tool.parse_args(['cfg.py', *argv])
+        cfg = Config(dict(work_dir=str(work_dir), resume=False))
+        train_tool.choose_resume_checkpoint(cfg, args)
+        return cfg.resume, cfg.get('load_from')
+
+    assert choose('--resume') == (True, str(work_dir / 'iter_2.pth'))
+    assert choose() == (False, None)
+    with pytest.raises(train_tool.UsageError, match='iter_3.pth'):
+        choose('--resume', str(latest))
+    for path in work_dir.glob('iter_*.pth'):
+        path.write_bytes(b'')
+    assert choose('--resume', 'auto') == (False, None)  # from scratch
