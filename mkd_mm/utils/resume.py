@@ -18,13 +18,15 @@ killed saves (:mod:`mkd_mm.utils.atomic_io`) are removed first.
 import glob
 import logging
 import os.path as osp
+import pickle
 import zipfile
-from typing import List, Optional
+from typing import Any, List, Optional
 
+import torch
 from mmengine.logging import print_log
 
 from .atomic_io import remove_stale_temp_files
-from .checkpoint_io import load_checkpoint_file
+from .checkpoint_io import load_checkpoint_file, register_safe_globals
 
 #: keys of a checkpoint that ``Runner.resume`` can continue from
 REQUIRED_KEYS = ('meta', 'state_dict', 'optimizer')
@@ -38,13 +40,28 @@ class _NoTrainingState(CheckpointNotResumableError):
     """Readable, but not a training checkpoint (e.g. weights only)."""
 
 
+def _load_lazily(path: str, allow_unsafe: bool) -> Any:
+    """Unpickle a checkpoint without reading its tensors into memory.
+
+    A ``torch.save`` zip file is memory-mapped (``mmap=True``), so checking
+    a multi-GB checkpoint on every rank costs no RAM; other files are
+    loaded by :func:`load_checkpoint_file`.
+    """
+    if not zipfile.is_zipfile(path):
+        return load_checkpoint_file(
+            path, map_location='cpu', allow_unsafe=allow_unsafe)
+    register_safe_globals()
+    return torch.load(
+        path, map_location='cpu', weights_only=not allow_unsafe, mmap=True)
+
+
 def check_resume_checkpoint(path: str, allow_unsafe: bool = False) -> None:
     """Check that a file is a complete, loadable training checkpoint.
 
     The zip container of ``torch.save`` is checked member by member (CRC),
-    then the file is loaded as :func:`load_checkpoint_file` does and must
-    hold ``meta`` (with ``epoch`` and ``iter``), ``state_dict`` and
-    ``optimizer``.
+    then the file is unpickled (``weights_only=True`` with our allow-list,
+    tensors memory-mapped) and must hold ``meta`` (with ``epoch`` and
+    ``iter``), ``state_dict`` and ``optimizer``.
 
     Args:
         path (str): The checkpoint file.
@@ -69,8 +86,12 @@ def check_resume_checkpoint(path: str, allow_unsafe: bool = False) -> None:
             raise CheckpointNotResumableError(
                 f'damaged data (bad CRC in member {bad!r})')
     try:
-        checkpoint = load_checkpoint_file(
-            path, map_location='cpu', allow_unsafe=allow_unsafe)
+        checkpoint = _load_lazily(path, allow_unsafe)
+    except pickle.UnpicklingError as e:
+        raise CheckpointNotResumableError(
+            'it holds objects outside the allow-list of safe types; if you '
+            'trust it, pass --allow-unsafe-checkpoint '
+            f'({str(e)[:200]})') from e
     except Exception as e:  # every reason a load can fail is reported
         raise CheckpointNotResumableError(
             f'{type(e).__name__}: {str(e)[:300]}') from e

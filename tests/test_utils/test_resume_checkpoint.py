@@ -154,3 +154,18 @@ def test_train_tool_sets_resume_and_load_from(tmp_path, messages):
     for path in work_dir.glob('iter_*.pth'):
         path.write_bytes(b'')
     assert choose('--resume', 'auto') == (False, None)  # from scratch
+
+
+def test_file_needing_full_unpickling_names_the_opt_in(tmp_path):
+    import datetime
+    path = tmp_path / 'foreign.pth'
+    torch.save(
+        dict(
+            meta=dict(epoch=0, iter=1),
+            state_dict={},
+            optimizer={},
+            when=datetime.date(2020, 1, 1)), str(path))
+    with pytest.raises(
+            CheckpointNotResumableError, match='--allow-unsafe-checkpoint'):
+        check_resume_checkpoint(str(path))
+    check_resume_checkpoint(str(path), allow_unsafe=True)
