@@ -46,19 +46,17 @@ def defined_tests(path: Path) -> Set[str]:
 
 def collect(node_prefixes: Set[str]) -> Set[str]:
     """Node ids pytest collects for ``file::function`` prefixes."""
-    proc = subprocess.run(
-        [
-            sys.executable, '-m', 'pytest', '--collect-only', '-q',
-            '-p', 'no:cacheprovider', *sorted(node_prefixes)
-        ],
-        cwd=str(REPO),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300)
+    proc = subprocess.run([
+        sys.executable, '-m', 'pytest', '--collect-only', '-q', '-p',
+        'no:cacheprovider', *sorted(node_prefixes)
+    ],
+                          cwd=str(REPO),
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    return {line.strip() for line in proc.stdout.splitlines()
-            if '::' in line}
+    return {line.strip() for line in proc.stdout.splitlines() if '::' in line}
 
 
 def _nodes():

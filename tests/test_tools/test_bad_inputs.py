@@ -28,8 +28,8 @@ def _images(root: Path, num: int = 8, size: int = 64) -> Path:
         img = rng.randint(0, 256, (size, size, 3)).astype(np.uint8)
         Image.fromarray(img).save(str(folder / f'{i}.png'))
     (root / 'meta').mkdir()
-    (root / 'meta' / 'train.txt').write_text(''.join(
-        f'a/{i}.png 0\n' for i in range(num)))
+    (root / 'meta' / 'train.txt').write_text(''.join(f'a/{i}.png 0\n'
+                                                     for i in range(num)))
     return root
 
 

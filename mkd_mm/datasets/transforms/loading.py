@@ -167,12 +167,10 @@ class StrictLoadImageFromFile(LoadImageFromFile):
         try:
             content = self._read_bytes(filename)
         except Exception as e:
-            raise ImageLoadError(
-                f'image file {filename!r} cannot be read '
-                f'({type(e).__name__}: {e})') from e
+            raise ImageLoadError(f'image file {filename!r} cannot be read '
+                                 f'({type(e).__name__}: {e})') from e
         if len(content) == 0:
-            raise ImageLoadError(
-                f'image file {filename!r} is empty (0 bytes)')
+            raise ImageLoadError(f'image file {filename!r} is empty (0 bytes)')
         if self.check_truncated:
             reason = find_truncation(content)
             if reason is not None:

@@ -118,8 +118,8 @@ def check_dataset_cfg(dataset_cfg: dict, key: str) -> Optional[int]:
     if data_root and not _is_remote(data_root) and not osp.isdir(data_root):
         raise DataCheckError(
             f'{key}.data_root={data_root!r}: the data root does not exist '
-            f'or is not a directory (resolved to {osp.abspath(data_root)!r})'
-            + hint.replace('<key>', 'data_root'))
+            f'or is not a directory (resolved to {osp.abspath(data_root)!r})' +
+            hint.replace('<key>', 'data_root'))
     num_samples = None
     ann_file = dataset_cfg.get('ann_file') or ''
     if ann_file:
@@ -230,8 +230,8 @@ def _iter_transforms(dataset: Any) -> Iterator[Any]:
     for name in _WRAPPER_KEYS:
         inner = getattr(dataset, name, None)
         if inner is not None and hasattr(inner, '__len__'):
-            for sub in (inner if isinstance(inner, (list, tuple)) else
-                        [inner]):
+            for sub in (inner if isinstance(inner,
+                                            (list, tuple)) else [inner]):
                 yield from _iter_transforms(sub)
             return
     yield from getattr(getattr(dataset, 'pipeline', None), 'transforms', [])
@@ -293,8 +293,7 @@ class DataCheckHook(Hook):
             return
         dataset = runner.train_dataloader.dataset
         self._loaders = [
-            t for t in _iter_transforms(dataset)
-            if hasattr(t, 'num_skipped')
+            t for t in _iter_transforms(dataset) if hasattr(t, 'num_skipped')
         ]
         states = (random.getstate(), np.random.get_state(),
                   torch.get_rng_state())
@@ -302,8 +301,7 @@ class DataCheckHook(Hook):
         same_shape = getattr(collate, 'func',
                              collate).__name__ == 'default_collate'
         try:
-            self.check_dataset(dataset, 'train_dataloader.dataset',
-                               same_shape)
+            self.check_dataset(dataset, 'train_dataloader.dataset', same_shape)
         finally:
             random.setstate(states[0])
             np.random.set_state(states[1])
@@ -331,8 +329,8 @@ class DataCheckHook(Hook):
                               if getattr(dataset, name, None))
             raise DataCheckError(f'{key} is empty: no samples were found' +
                                  (f' ({where})' if where else ''))
-        transforms = getattr(getattr(dataset, 'pipeline', None),
-                             'transforms', None)
+        transforms = getattr(
+            getattr(dataset, 'pipeline', None), 'transforms', None)
         if transforms is None or not hasattr(dataset, 'get_data_info'):
             return  # a wrapper or custom dataset: leave it to training
         shapes = {}

@@ -11,13 +11,13 @@ import pytest
 import torch
 from mmcv.transforms import LoadImageFromFile
 from mmengine.logging import MMLogger
+from mmpretrain.registry import TRANSFORMS
 from PIL import Image
 
 import mkd_mm  # noqa: F401  (registers the transform)
 from mkd_mm.datasets.transforms import (ImageLoadError, SharedCounter,
                                         StrictLoadImageFromFile,
                                         find_truncation)
-from mmpretrain.registry import TRANSFORMS
 
 
 def _image(seed: int = 0, size: int = 32) -> np.ndarray:
@@ -95,8 +95,7 @@ UNUSABLE = [
 ]
 
 
-@pytest.mark.parametrize(
-    'key, reason', UNUSABLE, ids=[u[0] for u in UNUSABLE])
+@pytest.mark.parametrize('key, reason', UNUSABLE, ids=[u[0] for u in UNUSABLE])
 def test_unusable_file_is_an_error_naming_it(files, key, reason):
     t = StrictLoadImageFromFile()
     with pytest.raises(ImageLoadError) as e:
@@ -111,11 +110,11 @@ def test_pillow_backend_reports_truncation_itself(files):
     """With the byte check off, PIL still refuses the truncated JPEG."""
     t = StrictLoadImageFromFile(
         imdecode_backend='pillow', check_truncated=False)
-    with pytest.raises(ImageLoadError,
-                       match=r"(?i)trunc\.jpg.*'pillow' backend.*truncated"):
+    with pytest.raises(
+            ImageLoadError,
+            match=r"(?i)trunc\.jpg.*'pillow' backend.*truncated"):
         t(dict(img_path=str(files['trunc_jpg'])))
-    assert t(dict(img_path=str(files['good_jpg'])))['img'].shape == (32, 32,
-                                                                      3)
+    assert t(dict(img_path=str(files['good_jpg'])))['img'].shape == (32, 32, 3)
 
 
 def test_find_truncation_on_bytes(files):

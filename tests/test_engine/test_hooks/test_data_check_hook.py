@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmpretrain.registry import TRANSFORMS
 from PIL import Image
 
 import mkd_mm  # noqa: F401
-from mkd_mm.engine.hooks.data_check_hook import (DataCheckError,
-                                                 DataCheckHook,
+from mkd_mm.engine.hooks.data_check_hook import (DataCheckError, DataCheckHook,
                                                  check_dataset_cfg,
                                                  check_train_data_cfg,
                                                  min_input_size)
-from mmpretrain.registry import TRANSFORMS
 
 REPO = Path(__file__).resolve().parents[3]
 KEY = 'train_dataloader.dataset'
@@ -26,8 +25,8 @@ KEY = 'train_dataloader.dataset'
 def _png(path: Path, h: int, w: int, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.RandomState(seed)
-    Image.fromarray(rng.randint(0, 256, (h, w, 3)).astype(
-        np.uint8)).save(str(path))
+    Image.fromarray(rng.randint(0, 256,
+                                (h, w, 3)).astype(np.uint8)).save(str(path))
     return path
 
 
@@ -38,8 +37,8 @@ def layout(tmp_path):
     for i in range(4):
         _png(root / 'train' / 'a' / f'{i}.png', 40, 48, seed=i)
     (root / 'meta').mkdir()
-    (root / 'meta' / 'train.txt').write_text(''.join(
-        f'a/{i}.png 0\n' for i in range(4)))
+    (root / 'meta' / 'train.txt').write_text(''.join(f'a/{i}.png 0\n'
+                                                     for i in range(4)))
     return root
 
 
@@ -121,15 +120,17 @@ def test_bad_data_config_is_reported(layout, case, message):
 
 
 # ----------------------------------------- which crops need a larger image
-@pytest.mark.parametrize('cfg, need', [
-    (dict(type='RandomResizedCrop', scale=32), None),
-    (dict(type='RandomCrop', crop_size=(32, 24)), (32, 24)),
-    (dict(type='RandomCrop', crop_size=32, padding=4), None),
-    (dict(type='RandomCrop', crop_size=32, pad_if_needed=True), None),
-    (dict(type='CenterCrop', crop_size=(24, 32)), (32, 24)),  # (w, h)
-    (dict(type='CenterCrop', crop_size=32, auto_pad=True), None),
-    (dict(type='PackInputs'), None),
-])
+@pytest.mark.parametrize(
+    'cfg, need',
+    [
+        (dict(type='RandomResizedCrop', scale=32), None),
+        (dict(type='RandomCrop', crop_size=(32, 24)), (32, 24)),
+        (dict(type='RandomCrop', crop_size=32, padding=4), None),
+        (dict(type='RandomCrop', crop_size=32, pad_if_needed=True), None),
+        (dict(type='CenterCrop', crop_size=(24, 32)), (32, 24)),  # (w, h)
+        (dict(type='CenterCrop', crop_size=32, auto_pad=True), None),
+        (dict(type='PackInputs'), None),
+    ])
 def test_min_input_size(cfg, need):
     assert min_input_size(TRANSFORMS.build(cfg)) == need
 
@@ -141,19 +142,26 @@ def _built(root: Path, crop: dict, **kwargs):
         data_root=str(root),
         ann_file='meta/train.txt',
         data_prefix='train',
-        pipeline=[dict(type='StrictLoadImageFromFile'), crop,
-                  dict(type='PackInputs')],
+        pipeline=[
+            dict(type='StrictLoadImageFromFile'), crop,
+            dict(type='PackInputs')
+        ],
         **kwargs)
 
 
-@pytest.mark.parametrize('crop, shape', [
-    (dict(type='RandomResizedCrop', scale=64), (3, 64, 64)),
-    (dict(type='RandomCrop', crop_size=64, pad_if_needed=True), (3, 64, 64)),
-    (dict(type='CenterCrop', crop_size=64, auto_pad=True), (3, 64, 64)),
-    (dict(type='RandomCrop', crop_size=32), (3, 32, 32)),
-    (dict(type='CenterCrop', crop_size=(48, 40)), (3, 40, 48)),
-], ids=['RandomResizedCrop', 'RandomCrop-pad_if_needed', 'CenterCrop-auto_pad',
-        'RandomCrop-smaller', 'CenterCrop-smaller'])
+@pytest.mark.parametrize(
+    'crop, shape', [
+        (dict(type='RandomResizedCrop', scale=64), (3, 64, 64)),
+        (dict(type='RandomCrop', crop_size=64, pad_if_needed=True),
+         (3, 64, 64)),
+        (dict(type='CenterCrop', crop_size=64, auto_pad=True), (3, 64, 64)),
+        (dict(type='RandomCrop', crop_size=32), (3, 32, 32)),
+        (dict(type='CenterCrop', crop_size=(48, 40)), (3, 40, 48)),
+    ],
+    ids=[
+        'RandomResizedCrop', 'RandomCrop-pad_if_needed', 'CenterCrop-auto_pad',
+        'RandomCrop-smaller', 'CenterCrop-smaller'
+    ])
 def test_legal_crops_pass(layout, crop, shape):
     dataset = _built(layout, crop)
     DataCheckHook(num_samples=4).check_dataset(dataset, KEY)
@@ -162,10 +170,12 @@ def test_legal_crops_pass(layout, crop, shape):
         DataCheckHook(input_size=(16, 16)).check_dataset(dataset, KEY)
 
 
-@pytest.mark.parametrize('crop', [
-    dict(type='RandomCrop', crop_size=64),
-    dict(type='CenterCrop', crop_size=64),
-], ids=['RandomCrop', 'CenterCrop'])
+@pytest.mark.parametrize(
+    'crop', [
+        dict(type='RandomCrop', crop_size=64),
+        dict(type='CenterCrop', crop_size=64),
+    ],
+    ids=['RandomCrop', 'CenterCrop'])
 def test_image_smaller_than_the_crop_is_reported(layout, crop):
     with pytest.raises(DataCheckError) as e:
         DataCheckHook().check_dataset(_built(layout, crop), KEY)
@@ -178,14 +188,18 @@ def test_image_smaller_than_the_crop_is_reported(layout, crop):
 def test_different_shapes_and_empty_dataset(layout, tmp_path):
     _png(layout / 'train' / 'a' / '1.png', 30, 30)
     dataset = _built(layout, dict(type='RandomFlip', prob=0.5))
-    with pytest.raises(DataCheckError, match=r'different shapes.*'
-                       r'\(3, 40, 48\).*\(3, 30, 30\)'):
+    with pytest.raises(
+            DataCheckError,
+            match=r'different shapes.*'
+            r'\(3, 40, 48\).*\(3, 30, 30\)'):
         DataCheckHook().check_dataset(dataset, KEY)
     empty = _built(
-        layout, dict(type='RandomFlip', prob=0.5), indices=0,
+        layout,
+        dict(type='RandomFlip', prob=0.5),
+        indices=0,
         serialize_data=False)
-    with pytest.raises(DataCheckError,
-                       match=f'{KEY} is empty: no samples were found'):
+    with pytest.raises(
+            DataCheckError, match=f'{KEY} is empty: no samples were found'):
         DataCheckHook().check_dataset(empty, KEY)
 
 
