@@ -110,7 +110,10 @@ class RunRecorderHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         """Keep this rank's log variables of the iteration."""
-        self.losses.append({k: float(v) for k, v in outputs.items()})
+        self.losses.append({
+            k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+            for k, v in outputs.items()
+        })
 
     def after_train(self, runner) -> None:
         """Write ``run_rank{r}.json`` into the work dir."""

@@ -1,9 +1,17 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
-"""Distributed equivalence on the CPU: ``torchrun`` with 2 gloo processes
-and a per-process batch of 4 gives the loss curve and the final weights of a
-1-process run with batch 8, for dBOT and DMAE. The frozen teacher is not in
-DDP and ``find_unused_parameters`` is off (DDP would fail on an unused
-parameter in the second iteration).
+"""Distributed equivalence on the CPU: ``tools/train.py`` under ``torchrun``
+with 2 gloo processes and a per-process batch of 4 gives the loss curve and
+the final weights of a 1-process run with batch 8 (run in the test process),
+for dBOT and DMAE. The frozen teacher is not in DDP and
+``find_unused_parameters`` is off (DDP would fail on an unused parameter in
+the second iteration).
+
+The dBOT runs also check the non-finite guard: the loss of the second
+iteration is NaN on rank 1 only (``dist_helpers.PoisonedDBOT``), and on the
+single process; both ranks must skip that update (the verdict is
+all-reduced, so DDP does not deadlock and the replicas stay equal), rank 0
+must report it although its own loss was finite, and the runs must still
+agree.
 
 Each sample carries a fixed mask derived from its index
 (``dist_helpers.MaskedTinyImageDataset``), the sampler does not shuffle, and
@@ -12,12 +20,15 @@ rank ``r`` takes samples ``r, r + 2, ...``, whose union per step is the
 1-process batch.
 """
 import json
+import math
 import os
 from pathlib import Path
 
 import pytest
 import torch
 from dist_helpers import equivalence_cfg
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 HERE = Path(__file__).resolve().parent
 #: fp32 reductions run in another order across processes
@@ -26,6 +37,8 @@ LOSS_RTOL, WEIGHT_ATOL, WEIGHT_RTOL = 1e-5, 1e-6, 1e-4
 #: shift-invariant), so AdamW turns float rounding noise (~1e-10) into
 #: updates; measured differences are <= 4e-5, against 4e-3 of movement
 KEY_BIAS_ATOL = 1e-4
+#: the (0-based) iteration whose loss is NaN in the dBOT runs
+POISONED_ITER = 1
 
 
 def write_config(path: Path, cfg: dict) -> Path:
@@ -47,16 +60,24 @@ def fail_message(proc) -> str:
 
 
 def train(run_tool, repo_root: Path, cfg_path: Path, work_dir: Path,
-          nproc: int, port: int = 0):
-    """Run ``tools/train.py`` directly (1 process) or under torchrun."""
-    args = ['tools/train.py', str(cfg_path), '--work-dir', str(work_dir)]
-    if nproc > 1:
-        args = [
-            '-m', 'torch.distributed.run', '--nproc_per_node',
-            str(nproc), '--master_addr', '127.0.0.1', '--master_port',
-            str(port), *args, '--launcher', 'pytorch'
-        ]
-    return run_tool(args, env=tool_env(repo_root), timeout=300)
+          port: int, nproc: int = 2):
+    """``tools/train.py --launcher pytorch`` under torchrun (gloo)."""
+    return run_tool([
+        '-m', 'torch.distributed.run', '--nproc_per_node',
+        str(nproc), '--master_addr', '127.0.0.1', '--master_port',
+        str(port), 'tools/train.py',
+        str(cfg_path), '--work-dir',
+        str(work_dir), '--launcher', 'pytorch'
+    ],
+                    env=tool_env(repo_root),
+                    timeout=300)
+
+
+def train_in_process(cfg_path: Path, work_dir: Path) -> None:
+    """The 1-process reference run, in this process (saves a start-up)."""
+    cfg = Config.fromfile(str(cfg_path))
+    cfg.work_dir = str(work_dir)
+    Runner.from_cfg(cfg).train()
 
 
 def load_run(work_dir: Path, rank: int) -> dict:
@@ -74,19 +95,28 @@ def test_two_processes_match_one(algorithm, tmp_path, repo_root, run_tool,
                                  free_port):
     runtime = str(repo_root / 'configs' / '_base_' / 'default_runtime.py')
     single_dir, dist_dir = tmp_path / 'single', tmp_path / 'dist'
-    single = train(
-        run_tool, repo_root,
-        write_config(tmp_path / 'single.py',
-                     equivalence_cfg(algorithm, runtime, batch_size=8)),
-        single_dir, 1)
-    assert single.returncode == 0, fail_message(single)
-    dist = train(
-        run_tool, repo_root,
-        write_config(tmp_path / 'dist.py',
-                     equivalence_cfg(algorithm, runtime, batch_size=4)),
-        dist_dir, 2, free_port)
+    cfgs = dict(
+        single=equivalence_cfg(algorithm, runtime, batch_size=8),
+        dist=equivalence_cfg(algorithm, runtime, batch_size=4))
+    poisoned = POISONED_ITER if algorithm == 'dbot' else None
+    if poisoned is not None:
+        for rank, name in ((0, 'single'), (1, 'dist')):
+            cfgs[name]['model'].update(
+                type='PoisonedDBOT',
+                poison_rank=rank,
+                poison_iters=[poisoned],
+                nonfinite_guard=dict(max_consecutive=2))
+    train_in_process(write_config(tmp_path / 'single.py', cfgs['single']),
+                     single_dir)
+    dist = train(run_tool, repo_root,
+                 write_config(tmp_path / 'dist.py', cfgs['dist']), dist_dir,
+                 free_port)
     assert dist.returncode == 0, fail_message(dist)
-    assert "'backend': 'gloo'" in dist.stdout + dist.stderr
+    output = dist.stdout + dist.stderr
+    assert "'backend': 'gloo'" in output
+    if poisoned is not None:
+        assert ("non-finite loss term 'loss' and gradient norm at iteration "
+                f'{poisoned + 1}; the update was skipped') in output
 
     # --- what DDP wraps
     one = load_run(single_dir, 0)
@@ -112,10 +142,13 @@ def test_two_processes_match_one(algorithm, tmp_path, repo_root, run_tool,
         assert set(keys) == {'loss', 'loss_rec', 'loss_align'}
     for it, ref in enumerate(one['losses']):
         for key in keys:
-            mean = (ranks[0]['losses'][it][key] +
-                    ranks[1]['losses'][it][key]) / 2
-            assert mean == pytest.approx(ref[key], rel=LOSS_RTOL), \
-                f'iteration {it + 1}, {key}'
+            per_rank = [run['losses'][it][key] for run in ranks]
+            if it == poisoned:
+                assert math.isnan(ref[key]) and math.isnan(per_rank[1])
+                assert math.isfinite(per_rank[0])
+                continue
+            assert sum(per_rank) / 2 == pytest.approx(
+                ref[key], rel=LOSS_RTOL), f'iteration {it + 1}, {key}'
     curve = [step['loss'] for step in one['losses']]
     assert len(set(curve)) == 4  # the weights move: a real comparison
 
