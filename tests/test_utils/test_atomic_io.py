@@ -1,7 +1,6 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
 import os
-import subprocess
-import sys
+import signal
 
 import pytest
 import torch
@@ -39,25 +38,27 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def test_killed_write_leaves_only_a_temp_file(tmp_path):
-    """A real SIGKILL in the middle of a write (a child process)."""
+    """A real SIGKILL in the middle of a write (a forked child)."""
     path = tmp_path / 'ckpt.pth'
     path.write_bytes(b'previous')
-    code = ('import os, signal, sys\n'
-            'from mkd_mm.utils import atomic_io\n'
-            'def die(f, data):\n'
-            '    f.write(data[:10]); f.flush()\n'
-            '    os.kill(os.getpid(), signal.SIGKILL)\n'
-            'atomic_io._write_and_sync = die\n'
-            'atomic_io.atomic_write(sys.argv[1], b"x" * 100)\n')
-    proc = subprocess.run(
-        [sys.executable, '-c', code, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120)
-    assert proc.returncode == -9, proc.stderr
+    pid = os.fork()
+    if pid == 0:  # child: write 10 of 100 bytes, then die
+        try:
+
+            def die(file, data):
+                file.write(data[:10])
+                file.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            atomic_io._write_and_sync = die
+            atomic_write(path, b'x' * 100)
+        finally:
+            os._exit(3)  # not reached unless the kill failed
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     assert path.read_bytes() == b'previous'
     temps = [p for p in tmp_path.iterdir() if p.name != 'ckpt.pth']
-    assert len(temps) == 1 and temps[0].name.startswith('ckpt.pth.tmp-')
+    assert [p.name for p in temps] == [f'ckpt.pth.tmp-{pid}']
     assert temps[0].read_bytes() == b'x' * 10
     assert remove_stale_temp_files(tmp_path) == [str(temps[0])]
     assert os.listdir(tmp_path) == ['ckpt.pth']
