@@ -23,7 +23,6 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import DATASETS, HOOKS, MODELS
-from mmpretrain.structures import DataSample
 
 from mkd_mm.models.algorithms import DBOT
 from mkd_mm.testing import TINY_ARCH, TinyImageDataset, tiny_dbot_cfg
@@ -32,7 +31,9 @@ IMG, PATCH = 32, 8
 NUM_PATCHES = (IMG // PATCH)**2
 
 
-def sample_mask(index: int, seed: int = 0, ratio: float = 0.75) -> torch.Tensor:
+def sample_mask(index: int,
+                seed: int = 0,
+                ratio: float = 0.75) -> torch.Tensor:
     """The fixed ``(N,)`` mask (1 = masked) of sample ``index``."""
     g = torch.Generator().manual_seed(seed * 100003 + index)
     order = torch.randperm(NUM_PATCHES, generator=g)
@@ -107,11 +108,15 @@ class RunRecorderHook(Hook):
         self.info = info
         self.losses = []
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         """Keep this rank's log variables of the iteration."""
         self.losses.append({
-            k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+            k:
+            float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
             for k, v in outputs.items()
         })
 

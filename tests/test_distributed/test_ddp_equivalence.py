@@ -59,8 +59,12 @@ def fail_message(proc) -> str:
             f'\n--- stderr (tail)\n{proc.stderr[-4000:]}')
 
 
-def train(run_tool, repo_root: Path, cfg_path: Path, work_dir: Path,
-          port: int, nproc: int = 2):
+def train(run_tool,
+          repo_root: Path,
+          cfg_path: Path,
+          work_dir: Path,
+          port: int,
+          nproc: int = 2):
     """``tools/train.py --launcher pytorch`` under torchrun (gloo)."""
     return run_tool([
         '-m', 'torch.distributed.run', '--nproc_per_node',
@@ -86,8 +90,8 @@ def load_run(work_dir: Path, rank: int) -> dict:
 
 def load_weights(path: Path) -> dict:
     # our own checkpoint, written by this test: a full unpickle is safe
-    return torch.load(str(path), map_location='cpu',
-                      weights_only=False)['state_dict']
+    return torch.load(
+        str(path), map_location='cpu', weights_only=False)['state_dict']
 
 
 @pytest.mark.parametrize('algorithm', ['dbot', 'dmae'])
@@ -106,8 +110,8 @@ def test_two_processes_match_one(algorithm, tmp_path, repo_root, run_tool,
                 poison_rank=rank,
                 poison_iters=[poisoned],
                 nonfinite_guard=dict(max_consecutive=2))
-    train_in_process(write_config(tmp_path / 'single.py', cfgs['single']),
-                     single_dir)
+    train_in_process(
+        write_config(tmp_path / 'single.py', cfgs['single']), single_dir)
     dist = train(run_tool, repo_root,
                  write_config(tmp_path / 'dist.py', cfgs['dist']), dist_dir,
                  free_port)

@@ -19,8 +19,8 @@ LR = 1.0  # plain SGD: the update is minus the gradient
 
 def batch(indices) -> dict:
     g = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (16, 3, IMG, IMG), generator=g,
-                           dtype=torch.uint8)
+    images = torch.randint(
+        0, 256, (16, 3, IMG, IMG), generator=g, dtype=torch.uint8)
     return dict(
         inputs=images[list(indices)],
         data_samples=[DataSample().set_mask(sample_mask(i)) for i in indices])
@@ -58,8 +58,8 @@ def test_accumulation_matches_large_batch(algorithm):
     accumulated.train_step(batch(range(4)), wrapper)
     # nothing moves until the window is complete
     assert all(
-        torch.equal(p, q) for p, q in zip(initial.parameters(),
-                                          accumulated.parameters()))
+        torch.equal(p, q)
+        for p, q in zip(initial.parameters(), accumulated.parameters()))
     accumulated.train_step(batch(range(4, 8)), wrapper)
 
     g_large = gradients(initial, large)

@@ -1,9 +1,12 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
-from typing import Iterator, Mapping, Optional, Tuple
+from typing import Iterator, Mapping, Optional, Sequence, Tuple
 
 import torch
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
+
+#: checkpoint entries checked by default (missing ones are skipped)
+DEFAULT_KEYS = ('state_dict', 'ema_state_dict')
 
 
 class NonFiniteCheckpointError(RuntimeError):
@@ -52,16 +55,14 @@ class FiniteCheckpointHook(Hook):
     from.
 
     Args:
-        keys (tuple[str]): Checkpoint entries to check. Defaults to
+        keys (Sequence[str]): Checkpoint entries to check. Defaults to
             ``('state_dict', 'ema_state_dict')`` (missing ones are skipped).
     """
 
     priority = 'VERY_LOW'  # after hooks that swap weights in (e.g. EMA)
 
-    def __init__(self, keys: Tuple[str, ...] = ('state_dict',
-                                                'ema_state_dict')) -> None:
-        if isinstance(keys, str) or not all(
-                isinstance(k, str) for k in keys):
+    def __init__(self, keys: Sequence[str] = DEFAULT_KEYS) -> None:
+        if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
             raise TypeError('`FiniteCheckpointHook.keys` must be a tuple of '
                             f'checkpoint keys, but got {keys!r}.')
         self.keys = tuple(keys)

@@ -16,6 +16,8 @@ import torch.distributed as torch_dist
 from mmengine.logging import MessageHub, print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
+LossDict = Dict[str, torch.Tensor]
+
 #: the keys of ``model.nonfinite_guard`` and their defaults
 GUARD_DEFAULTS = dict(enable=True, max_consecutive=10, check_grad_norm=True)
 
@@ -24,7 +26,7 @@ class NonFiniteLossError(RuntimeError):
     """Training produced non-finite values for too many consecutive steps."""
 
 
-def loss_terms(losses: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def loss_terms(losses: LossDict) -> LossDict:
     """The terms ``parse_losses`` sums into the total loss.
 
     Args:
@@ -122,9 +124,10 @@ class NonFiniteGuard:
         if cfg is None:
             cfg = {}
         if not isinstance(cfg, dict):
-            raise ValueError('`model.nonfinite_guard` must be a dict with keys '
-                             f'{sorted(GUARD_DEFAULTS)} or None, but got '
-                             f'{cfg!r}.')
+            raise ValueError(
+                '`model.nonfinite_guard` must be a dict with keys '
+                f'{sorted(GUARD_DEFAULTS)} or None, but got '
+                f'{cfg!r}.')
         unknown = sorted(set(cfg) - set(GUARD_DEFAULTS))
         if unknown:
             raise ValueError(f'unknown key(s) {unknown} in '
@@ -139,8 +142,7 @@ class NonFiniteGuard:
         return cls(**cfg)
 
     # --------------------------------------------------------------- steps
-    def update_params(self, loss: torch.Tensor,
-                      losses: Dict[str, torch.Tensor],
+    def update_params(self, loss: torch.Tensor, losses: LossDict,
                       optim_wrapper: OptimWrapper) -> None:
         """Backward and (unless the step is bad) update.
 

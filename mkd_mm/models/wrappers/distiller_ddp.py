@@ -38,9 +38,7 @@ class DistillerDistributedDataParallel(MMDistributedDataParallel):
                  **kwargs) -> None:
         on_cpu = all(p.device.type == 'cpu' for p in module.parameters())
         super().__init__(
-            module=module,
-            device_ids=None if on_cpu else device_ids,
-            **kwargs)
+            module=module, device_ids=None if on_cpu else device_ids, **kwargs)
 
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
@@ -54,6 +52,5 @@ class DistillerDistributedDataParallel(MMDistributedDataParallel):
             Dict[str, torch.Tensor]: The log variables.
         """
         if getattr(self.module, 'train_step_takes_ddp_model', False):
-            return self.module.train_step(
-                data, optim_wrapper, ddp_model=self)
+            return self.module.train_step(data, optim_wrapper, ddp_model=self)
         return super().train_step(data, optim_wrapper)

@@ -23,9 +23,11 @@ def _checkpoint(**state) -> dict:
 
 def test_first_nonfinite():
     assert first_nonfinite(dict(a=torch.ones(2), n=torch.arange(3))) is None
-    tree = dict(a=torch.ones(2), b=dict(c=[torch.zeros(1),
-                                           torch.tensor([1., float('inf'),
-                                                         float('nan')])]))
+    tree = dict(
+        a=torch.ones(2),
+        b=dict(
+            c=[torch.zeros(1),
+               torch.tensor([1., float('inf'), float('nan')])]))
     assert first_nonfinite(tree) == ('b.c.1', 2, 3)
     half = torch.tensor([float('nan')], dtype=torch.float16)
     assert first_nonfinite(dict(h=half)) == ('h', 1, 1)
@@ -62,7 +64,10 @@ def test_default_runtime_registers_it(repo_root):
 class _PoisonWeights(Hook):
     """Put a NaN into the student after the last iteration."""
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.iter + 1 == runner.max_iters:
             with torch.no_grad():
@@ -73,22 +78,26 @@ def test_runner_writes_nothing(tmp_path):
     """A tiny dBOT run whose weights go NaN at the end saves no file."""
     work_dir = tmp_path / 'run'
     cfg = tiny_pretrain_runner_cfg(
-        str(work_dir), max_epochs=2, stage_ends=[2], warmup=0.5,
-        num_samples=4, batch_size=4)
+        str(work_dir),
+        max_epochs=2,
+        stage_ends=[2],
+        warmup=0.5,
+        num_samples=4,
+        batch_size=4)
     cfg['default_hooks']['finite_checkpoint'] = dict(
         type='FiniteCheckpointHook')
     cfg['custom_hooks'].append(_PoisonWeights())
     runner = Runner(**cfg)
-    with pytest.raises(NonFiniteCheckpointError,
-                       match=r"epoch 2 / iteration 2: state_dict\["
-                       r"'backbone.cls_token'\] has 1 non-finite"):
+    with pytest.raises(
+            NonFiniteCheckpointError,
+            match=r"epoch 2 / iteration 2: state_dict\["
+            r"'backbone.cls_token'\] has 1 non-finite"):
         runner.train()
     files = sorted(os.listdir(work_dir))
     # epoch 1 was finite and saved; epoch 2 was refused before writing
     assert 'epoch_1.pth' in files and 'epoch_2.pth' not in files
-    assert (work_dir / 'last_checkpoint').read_text().strip().endswith(
-        'epoch_1.pth')
+    assert (work_dir /
+            'last_checkpoint').read_text().strip().endswith('epoch_1.pth')
     state = torch.load(
-        str(work_dir / 'epoch_1.pth'), map_location='cpu',
-        weights_only=False)
+        str(work_dir / 'epoch_1.pth'), map_location='cpu', weights_only=False)
     assert first_nonfinite(state['state_dict']) is None

@@ -28,8 +28,8 @@ NUM_PATCHES = 16  # 32 px, patch 8
 
 def _batch(size: int, seed: int, img: int = 32) -> dict:
     g = torch.Generator().manual_seed(seed)
-    inputs = torch.randint(0, 256, (size, 3, img, img), generator=g,
-                           dtype=torch.uint8)
+    inputs = torch.randint(
+        0, 256, (size, 3, img, img), generator=g, dtype=torch.uint8)
     samples = []
     for _ in range(size):
         mask = torch.zeros(NUM_PATCHES)
@@ -90,11 +90,15 @@ def test_config_validation():
     assert NonFiniteGuard.from_cfg(dict(enable=False)) is None
     assert NonFiniteGuard.from_cfg(dict(max_consecutive=2)).max_consecutive \
         == 2
-    with pytest.raises(ValueError, match=r'nonfinite_guard.max_consecutive'
-                       r'` must be an integer >= 1, but got 0'):
+    with pytest.raises(
+            ValueError,
+            match=r'nonfinite_guard.max_consecutive'
+            r'` must be an integer >= 1, but got 0'):
         NonFiniteGuard.from_cfg(dict(max_consecutive=0))
-    with pytest.raises(ValueError, match=r"unknown key\(s\) \['max_steps'\] "
-                       r'in `model.nonfinite_guard`'):
+    with pytest.raises(
+            ValueError,
+            match=r"unknown key\(s\) \['max_steps'\] "
+            r'in `model.nonfinite_guard`'):
         NonFiniteGuard.from_cfg(dict(max_steps=3))
     with pytest.raises(ValueError, match='must be a dict'):
         NonFiniteGuard.from_cfg(3)
@@ -124,11 +128,14 @@ def test_nan_loss_is_skipped_then_stops(message_hub):
             assert _same(before, after) == bad
             assert all(torch.isfinite(v).all() for v in after.values())
             assert all(p.grad is None for p in model.parameters())
-        steps = {int(s['step']) for s in optim_wrapper.optimizer.state.values()}
+        states = optim_wrapper.optimizer.state.values()
+        steps = {int(state['step']) for state in states}
         assert steps == {2}  # only the 2 good steps reached AdamW
         assert model.nonfinite_guard.consecutive == 2
-        warnings = [c for c in log.call_args_list
-                    if c.kwargs['level'] == logging.WARNING]
+        warnings = [
+            c for c in log.call_args_list
+            if c.kwargs['level'] == logging.WARNING
+        ]
         assert len(warnings) == 4
         first = warnings[0].args[0]
         assert "non-finite loss term 'loss' and gradient norm at " \
@@ -140,9 +147,10 @@ def test_nan_loss_is_skipped_then_stops(message_hub):
         message_hub.update_info('iter', 6)
         before = _student(model)
         flag[0] = True
-        with pytest.raises(NonFiniteLossError,
-                           match=r"Stopping: non-finite loss term 'loss' .*"
-                           r'iteration 7.*3 bad step\(s\) in a row'):
+        with pytest.raises(
+                NonFiniteLossError,
+                match=r"Stopping: non-finite loss term 'loss' .*"
+                r'iteration 7.*3 bad step\(s\) in a row'):
             model.train_step(_batch(4, 6), optim_wrapper)
     assert _same(before, _student(model))
 
@@ -231,8 +239,8 @@ def test_amp_overflow_goes_through_the_loss_scaler(message_hub):
     guard = NonFiniteGuard(max_consecutive=3)
     x = torch.ones(2, 4)
     overflow = [True]
-    model.weight.register_hook(
-        lambda g: g * float('inf') if overflow[0] else g)
+    model.weight.register_hook(lambda g: g * float('inf')
+                               if overflow[0] else g)
 
     def step(it):
         message_hub.update_info('iter', it)
