@@ -3,7 +3,7 @@
 import logging
 import multiprocessing as mp
 from multiprocessing.context import get_spawning_popen
-from typing import Optional
+from typing import Optional, Sequence
 
 import mmcv
 import mmengine.fileio as fileio
@@ -118,11 +118,17 @@ class StrictLoadImageFromFile(LoadImageFromFile):
     workers; :class:`DataCheckHook` writes it to the training log. Each
     rank counts its own samples.
 
+    With ``min_size=(h, w)``, a decoded image smaller than that is unusable
+    too (for a fixed-size crop without padding further down the pipeline;
+    :class:`DataCheckHook` sets it from the pipeline when it is left None).
+
     Args:
         skip_corrupt (bool): Skip unusable images instead of raising.
             Defaults to False.
         check_truncated (bool): Check that JPEG and PNG files end with their
             end marker. Defaults to True.
+        min_size (Sequence[int], optional): Smallest usable ``(h, w)``.
+            Defaults to None (any size).
         **kwargs: The arguments of mmcv's ``LoadImageFromFile``
             (``to_float32``, ``color_type``, ``imdecode_backend``,
             ``backend_args``, ...). ``ignore_empty=True`` is an alias of
@@ -132,10 +138,18 @@ class StrictLoadImageFromFile(LoadImageFromFile):
     def __init__(self,
                  skip_corrupt: bool = False,
                  check_truncated: bool = True,
+                 min_size: Optional[Sequence[int]] = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if min_size is not None and (not isinstance(min_size, Sequence)
+                                     or len(min_size) != 2):
+            raise ValueError(f'{type(self).__name__}: min_size must be '
+                             f'(h, w), got {min_size!r}')
         self.skip_corrupt = skip_corrupt or self.ignore_empty
         self.check_truncated = check_truncated
+        self.min_size = tuple(min_size) if min_size is not None else None
+        #: why ``min_size`` is needed (set with it by DataCheckHook)
+        self.min_size_reason = 'min_size'
         self._skipped = SharedCounter()
 
     @property
@@ -189,6 +203,12 @@ class StrictLoadImageFromFile(LoadImageFromFile):
                 f'image file {filename!r} could not be decoded by the '
                 f'{self.imdecode_backend!r} backend (not an image, or '
                 'corrupt)')
+        if self.min_size is not None and (img.shape[0] < self.min_size[0]
+                                          or img.shape[1] < self.min_size[1]):
+            raise ImageLoadError(
+                f'image file {filename!r} is {img.shape[0]}x{img.shape[1]} '
+                f'(h x w), smaller than the {self.min_size[0]}x'
+                f'{self.min_size[1]} that {self.min_size_reason} needs')
         return img
 
     def transform(self, results: dict) -> Optional[dict]:
@@ -228,4 +248,5 @@ class StrictLoadImageFromFile(LoadImageFromFile):
     def __repr__(self) -> str:
         return (super().__repr__()[:-1] +
                 f', skip_corrupt={self.skip_corrupt}, '
-                f'check_truncated={self.check_truncated})')
+                f'check_truncated={self.check_truncated}, '
+                f'min_size={self.min_size})')

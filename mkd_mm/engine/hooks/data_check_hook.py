@@ -196,9 +196,10 @@ def min_input_size(transform: Any) -> Optional[Tuple[int, int]]:
 
     ``RandomResizedCrop``, ``Resize`` and the like rescale any image, so any
     size is legal for them. A ``RandomCrop`` without ``padding`` and
-    ``pad_if_needed`` fails (numpy's ``randint``) on a smaller image, and a
-    ``CenterCrop`` without ``auto_pad`` silently returns a smaller crop, so
-    both need an image at least as large as the crop. (mmpretrain's
+    ``pad_if_needed`` and a ``CenterCrop`` without ``auto_pad`` silently
+    return an image smaller than the crop (the batch then fails to stack,
+    or the model on its size), so both need an image at least as large as
+    the crop. (mmpretrain's
     ``RandomCrop`` and mmcv's ``CenterCrop``; the crops of mmdet and mmseg
     handle small images themselves.)
 
@@ -223,6 +224,40 @@ def min_input_size(transform: Any) -> Optional[Tuple[int, int]]:
         if not getattr(transform, 'auto_pad', False):
             return crop_size[1], crop_size[0]
     return None
+
+
+#: Transforms that keep the image size (a crop after them sees the size
+#: that was loaded).
+SIZE_PRESERVING = ('RandomFlip', 'ColorJitter', 'RandomGrayscale',
+                   'GaussianBlur', 'Solarize', 'ToPIL', 'ToNumpy')
+
+
+def set_loader_min_size(transforms: Sequence[Any], key: str) -> None:
+    """Make the image loader reject images smaller than a later crop.
+
+    If a ``StrictLoadImageFromFile`` without ``min_size`` is followed, with
+    only :data:`SIZE_PRESERVING` transforms in between, by a crop that needs
+    a minimum size (:func:`min_input_size`), its ``min_size`` is set to that
+    size, so that every image of the data set (not only those checked at
+    start-up) that is too small is an error naming it, or a skipped sample.
+
+    Args:
+        transforms (Sequence): The pipeline's transforms.
+        key (str): The pipeline's config key, for the messages.
+    """
+    for i, loader in enumerate(transforms):
+        if not hasattr(loader, 'min_size') or loader.min_size is not None:
+            continue
+        for j in range(i + 1, len(transforms)):
+            need = min_input_size(transforms[j])
+            if need is not None:
+                loader.min_size = need
+                loader.min_size_reason = (
+                    f'{key}.pipeline.{j} ({type(transforms[j]).__name__}, '
+                    'no padding)')
+            if need is not None or type(
+                    transforms[j]).__name__ not in SIZE_PRESERVING:
+                break
 
 
 def _iter_transforms(dataset: Any) -> Iterator[Any]:
@@ -254,7 +289,10 @@ class DataCheckHook(Hook):
     samples through the pipeline step by step; see
     :func:`min_input_size` for which crops need images at least as large
     as the crop. The random number generators are restored afterwards, so
-    training draws the same numbers as without the check.
+    training draws the same numbers as without the check. Then it sets the
+    loader's ``min_size`` for such a crop (:func:`set_loader_min_size`), so
+    that a too small image later in the data set is an error naming it too
+    (or, with ``skip_corrupt=True``, a skipped sample).
 
     During training, if the pipeline has a ``StrictLoadImageFromFile`` with
     ``skip_corrupt=True`` that skipped samples, the number is logged as
@@ -306,6 +344,10 @@ class DataCheckHook(Hook):
             random.setstate(states[0])
             np.random.set_state(states[1])
             torch.set_rng_state(states[2])
+        transforms = getattr(
+            getattr(dataset, 'pipeline', None), 'transforms', None)
+        if transforms is not None:
+            set_loader_min_size(transforms, 'train_dataloader.dataset')
 
     def check_dataset(self,
                       dataset: Any,

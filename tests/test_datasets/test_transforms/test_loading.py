@@ -202,3 +202,18 @@ def test_all_corrupt_gives_mmengine_refetch_error(tmp_path):
     strict = _dataset(tmp_path, skip=False)
     with pytest.raises(ImageLoadError, match=r'img0\.jpg.*truncated'):
         strict[0]
+
+
+def test_min_size(files):
+    t = StrictLoadImageFromFile(min_size=(32, 33))
+    with pytest.raises(ImageLoadError) as e:
+        t(dict(img_path=str(files['good_png'])))
+    assert (f"image file '{files['good_png']}' is 32x32 (h x w), smaller "
+            'than the 32x33 that min_size needs') in str(e.value)
+    assert StrictLoadImageFromFile(min_size=(32, 32))(
+        dict(img_path=str(files['good_png'])))['img'].shape == (32, 32, 3)
+    skipping = StrictLoadImageFromFile(min_size=(64, 64), skip_corrupt=True)
+    assert skipping(dict(img_path=str(files['good_png']))) is None
+    assert skipping.num_skipped == 1
+    with pytest.raises(ValueError, match='min_size must be'):
+        StrictLoadImageFromFile(min_size=64)

@@ -267,3 +267,45 @@ def test_runner_logs_skipped_samples_and_keeps_rng(layout, tmp_path):
     assert 'sample(s) skipped so far' in log
     assert re.search(r'skipped_samples: [1-9]', log), log[-2000:]
     assert 'corrupt sample(s) skipped so far (all ranks)' in log
+
+
+@pytest.mark.parametrize(
+    'middle, crop, need',
+    [
+        ([dict(type='RandomFlip', prob=0.5)
+          ], dict(type='RandomCrop', crop_size=32), (32, 32)),
+        ([], dict(type='CenterCrop', crop_size=(24, 32)), (32, 24)),
+        ([dict(type='ResizeEdge', scale=64)
+          ], dict(type='RandomCrop', crop_size=32), None),  # resized before
+        ([], dict(type='RandomResizedCrop', scale=32), None),
+    ],
+    ids=['flip-then-crop', 'crop', 'resize-then-crop', 'resized-crop'])
+def test_set_loader_min_size(middle, crop, need):
+    cfgs = [dict(type='StrictLoadImageFromFile'), *middle, crop]
+    transforms = [TRANSFORMS.build(c) for c in cfgs]
+    from mkd_mm.engine.hooks.data_check_hook import set_loader_min_size
+    set_loader_min_size(transforms, KEY)
+    assert transforms[0].min_size == need
+    if need is not None:
+        assert transforms[0].min_size_reason == (
+            f"{KEY}.pipeline.{len(cfgs) - 1} ({crop['type']}, no padding)")
+
+
+def test_small_image_later_in_the_data_set_names_the_file(layout, tmp_path):
+    """The start-up check sees the first samples; the loader then rejects
+    any later image smaller than the crop."""
+    from mmengine.runner import Runner
+    small = _png(layout / 'train' / 'a' / '3.png', 20, 20)
+    cfg = _runner_cfg(tmp_path / 'work', layout, num_workers=0)
+    pipeline = cfg['train_dataloader']['dataset']['pipeline']
+    pipeline[0]['skip_corrupt'] = False
+    pipeline[1] = dict(type='RandomCrop', crop_size=32)
+    runner = Runner(**cfg)
+    runner.train_loop
+    hook = [h for h in runner.hooks if isinstance(h, DataCheckHook)][0]
+    hook.before_run(runner)  # samples 0 and 1 are 40x48: fine
+    with pytest.raises(ValueError) as e:
+        runner.train_dataloader.dataset[3]
+    assert (f"image file '{small}' is 20x20 (h x w), smaller than the 32x32 "
+            f'that {KEY}.pipeline.1 (RandomCrop, no padding) needs') in str(
+                e.value)
