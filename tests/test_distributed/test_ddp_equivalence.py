@@ -18,6 +18,10 @@ Each sample carries a fixed mask derived from its index
 there is no augmentation, so both runs see exactly the same global batches:
 rank ``r`` takes samples ``r, r + 2, ...``, whose union per step is the
 1-process batch.
+
+The DMAE test also trains 1 process with batch 4 and
+``accumulative_counts=2`` (Runner-level gradient accumulation) and checks
+its loss curve and weights against the batch-8 run.
 """
 import json
 import math
@@ -157,8 +161,27 @@ def test_two_processes_match_one(algorithm, tmp_path, repo_root, run_tool,
     assert len(set(curve)) == 4  # the weights move: a real comparison
 
     # --- the final weights
-    a = load_weights(single_dir / 'epoch_2.pth')
-    b = load_weights(dist_dir / 'epoch_2.pth')
+    assert_same_weights(single_dir / 'epoch_2.pth', dist_dir / 'epoch_2.pth')
+
+    if algorithm == 'dmae':
+        # Runner-level gradient accumulation: 1 process, batch 4,
+        # accumulative_counts=2 makes the same 4 updates of 8 samples
+        accum_dir = tmp_path / 'accum'
+        cfg = equivalence_cfg(algorithm, runtime, batch_size=4)
+        cfg['optim_wrapper']['accumulative_counts'] = 2
+        train_in_process(write_config(tmp_path / 'accum.py', cfg), accum_dir)
+        micro = load_run(accum_dir, 0)['losses']
+        assert len(micro) == 8
+        for it, ref in enumerate(one['losses']):
+            mean = (micro[2 * it]['loss'] + micro[2 * it + 1]['loss']) / 2
+            assert mean == pytest.approx(ref['loss'], rel=LOSS_RTOL)
+        assert_same_weights(single_dir / 'epoch_2.pth',
+                            accum_dir / 'epoch_2.pth')
+
+
+def assert_same_weights(path_a: Path, path_b: Path) -> None:
+    """Every tensor of two checkpoints agrees within the tolerances."""
+    a, b = load_weights(path_a), load_weights(path_b)
     assert a.keys() == b.keys()
     for key in a:
         x, y = a[key].float(), b[key].float()
