@@ -25,11 +25,13 @@ def bf16_supported(device_type: str) -> bool:
     """
     if device_type == 'cuda':
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch._C._cpu._is_avx512_bf16_supported()
-                    or torch._C._cpu._is_amx_tile_supported())
-    except AttributeError:  # older torch
-        return False
+    # torch.cpu._is_* (torch >= 2.3); torch._C._cpu._is_* before
+    for probe in (torch.cpu, getattr(torch._C, '_cpu', None)):
+        avx512_bf16 = getattr(probe, '_is_avx512_bf16_supported', None)
+        amx = getattr(probe, '_is_amx_tile_supported', None)
+        if avx512_bf16 is not None and amx is not None:
+            return bool(avx512_bf16() or amx())
+    return False
 
 
 class BaseDistiller(BaseSelfSupervisor):

@@ -142,3 +142,15 @@ def test_training_with_bf16_teacher_reduces_the_loss(make_cfg):
     assert bf16 != fp32  # the precision made a difference
     for a, b in zip(fp32, bf16):
         assert b == pytest.approx(a, rel=1e-2)
+
+
+def test_bf16_supported_matches_the_cpu_flags():
+    """'auto' relies on it: torch moved the probes to ``torch.cpu``."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            flags = next(line for line in f if line.startswith('flags'))
+    except (OSError, StopIteration):
+        pytest.skip('no /proc/cpuinfo')
+    native = bool({'avx512_bf16', 'amx_bf16', 'amx_tile'}
+                  & set(flags.split()))
+    assert base_distiller.bf16_supported('cpu') == native
