@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
+import torch
 from mmcv.transforms import LoadImageFromFile
 from mmengine.logging import print_log
 from mmpretrain.registry import TRANSFORMS
@@ -58,29 +59,37 @@ def find_truncation(content: bytes) -> Optional[str]:
 
 class SharedCounter:
     """An integer counter shared by a process and the DataLoader workers it
-    starts (forked or spawned).
+    starts (forked or spawned, whatever the default start method was when
+    the counter was made).
 
-    A copy made in any other way (``copy.deepcopy`` returns the same counter;
-    pickling outside a process start) counts on its own.
+    It lives in shared memory without a lock: each process adds to its own
+    slot (the main process to slot 0, DataLoader worker ``i`` to slot
+    ``1 + i``), and the value is the sum of the slots. A copy made in any
+    other way (``copy.deepcopy`` returns the same counter; pickling outside
+    a process start) counts on its own.
     """
 
+    #: Number of slots: the main process and up to 255 workers.
+    NUM_SLOTS = 256
+
     def __init__(self) -> None:
-        self._value = mp.Value('q', 0)
+        self._slots = mp.RawArray('q', self.NUM_SLOTS)
 
     def increment(self) -> int:
-        """Add one.
+        """Add one in this process's slot.
 
         Returns:
-            int: The new value.
+            int: The new value (all processes).
         """
-        with self._value.get_lock():
-            self._value.value += 1
-            return self._value.value
+        info = torch.utils.data.get_worker_info()
+        slot = 0 if info is None else 1 + info.id % (self.NUM_SLOTS - 1)
+        self._slots[slot] += 1
+        return self.value
 
     @property
     def value(self) -> int:
-        """int: The current value."""
-        return self._value.value
+        """int: The current value (all processes)."""
+        return sum(self._slots)
 
     def __deepcopy__(self, memo: dict) -> 'SharedCounter':
         return self
@@ -88,12 +97,12 @@ class SharedCounter:
     def __reduce__(self):
         if get_spawning_popen() is None:  # not a worker start: a new counter
             return SharedCounter, ()
-        return _rebuild_counter, (self._value, )
+        return _rebuild_counter, (self._slots, )
 
 
-def _rebuild_counter(value) -> SharedCounter:
+def _rebuild_counter(slots) -> SharedCounter:
     counter = SharedCounter.__new__(SharedCounter)
-    counter._value = value
+    counter._slots = slots
     return counter
 
 

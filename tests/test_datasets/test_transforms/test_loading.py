@@ -153,10 +153,10 @@ def test_skip_corrupt_returns_none_logs_and_counts(files):
 
 def test_shared_counter_copies():
     c = SharedCounter()
-    c.increment()
+    assert c.increment() == 1 and c.increment() == 2
     assert copy.deepcopy(c) is c  # deep copies of a pipeline share it
     fresh = pickle.loads(pickle.dumps(c))  # not a worker start: own count
-    assert fresh.value == 0 and c.value == 1
+    assert fresh.value == 0 and c.value == 2
 
 
 def _dataset(root: Path, skip: bool, max_refetch: int = 1000):
@@ -171,7 +171,13 @@ def _dataset(root: Path, skip: bool, max_refetch: int = 1000):
         ])
 
 
-def test_skipped_samples_are_counted_across_dataloader_workers(tmp_path):
+def _list_collate(batch: list) -> list:
+    return batch
+
+
+@pytest.mark.parametrize('context', ['fork', 'spawn'])
+def test_skipped_samples_are_counted_across_dataloader_workers(
+        tmp_path, context):
     for i in range(7):
         _write(tmp_path / f'img{i}.png', seed=i)
     _truncate(_write(tmp_path / 'img7.jpg', 'JPEG', size=64))
@@ -180,9 +186,10 @@ def test_skipped_samples_are_counted_across_dataloader_workers(tmp_path):
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=4,
-        num_workers=2,
-        collate_fn=lambda batch: batch,
-        multiprocessing_context='fork')
+        # a spawned worker imports torch and OpenMMLab again: only one
+        num_workers=2 if context == 'fork' else 1,
+        collate_fn=_list_collate,
+        multiprocessing_context=context)
     paths = [s['data_samples'].img_path for b in loader for s in b]
     assert len(paths) == 8  # the skipped sample was replaced
     assert not any(p.endswith('img7.jpg') for p in paths)
