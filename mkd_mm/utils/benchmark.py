@@ -301,6 +301,29 @@ class Case:
         self.step_flops = counter.get_total_flops()
         self.teacher_flops = teacher[0]
 
+    def profile(self, data: dict, rows: int = 15) -> List[dict]:
+        """Top operators of one step by self CPU time (``torch.profiler``).
+
+        Args:
+            data (dict): The batch.
+            rows (int): Operators to keep. Defaults to 15.
+
+        Returns:
+            List[dict]: ``{'op', 'self_cpu_s', 'fraction', 'calls'}`` rows.
+        """
+        with torch.profiler.profile(
+                activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            self.step(data)
+        events = sorted(
+            prof.key_averages(), key=lambda e: e.self_cpu_time_total,
+            reverse=True)
+        total = sum(e.self_cpu_time_total for e in events) or 1
+        return [
+            dict(op=e.key, self_cpu_s=e.self_cpu_time_total / 1e6,
+                 fraction=e.self_cpu_time_total / total, calls=e.count)
+            for e in events[:rows]
+        ]
+
     def measure_memory(self, data: dict) -> None:
         """Peak tensor memory of one step (bytes).
 
@@ -414,6 +437,7 @@ def run_benchmark(cases: Sequence[Case],
                   warmup: int = 1,
                   amp: str = 'none',
                   matmul_size: int = 2048,
+                  profile_rows: int = 0,
                   log: Callable[[str], None] = lambda s: None) -> dict:
     """Measure the cases, interleaved, and return the report.
 
@@ -435,6 +459,8 @@ def run_benchmark(cases: Sequence[Case],
         warmup (int): Untimed steps per case. Defaults to 1.
         amp (str): The student's precision (for the matmul probe).
         matmul_size (int): Side of the probe matmuls. Defaults to 2048.
+        profile_rows (int): If > 0, profile one more step per case and
+            report its top operators (``'profiles'``). Defaults to 0.
         log (callable): Progress printer.
 
     Returns:
@@ -463,6 +489,10 @@ def run_benchmark(cases: Sequence[Case],
                 f'{case.step_times[-1]:.3f} s')
         for d in sorted(dtypes, key=str):
             mm_times[d].append(matmul_seconds(d, device, matmul_size))
+    profiles = {
+        case.name: case.profile(batch, profile_rows)
+        for case, batch in zip(cases, data)
+    } if profile_rows > 0 else None
     gflops = {
         d: 2 * matmul_size**3 / statistics.median(t) / 1e9
         for d, t in mm_times.items()
@@ -487,11 +517,14 @@ def run_benchmark(cases: Sequence[Case],
                 achieved_gflops=case.step_flops / step / 1e9,
                 efficiency=ideal / 1e9 / step,
                 step_times_s=list(case.step_times)))
-    return dict(
+    report = dict(
         matmul_gflops=gflops[student],
         matmul_gflops_by_dtype={_NAMES[d]: v
                                 for d, v in gflops.items()},
         results=results)
+    if profiles is not None:
+        report['profiles'] = profiles
+    return report
 
 
 def markdown_table(report: dict, reference: Optional[str] = None) -> str:
@@ -524,4 +557,10 @@ def markdown_table(report: dict, reference: Optional[str] = None) -> str:
                        for k, v in report['matmul_gflops_by_dtype'].items())
     lines.append('')
     lines.append(f'matmul throughput (GFLOP/s): {probes}')
+    for name, rows in report.get('profiles', {}).items():
+        lines += ['', f'top operators by self CPU time: {name}', '',
+                  '| op | self CPU (s) | share | calls |', '|---|---|---|---|']
+        lines += [f"| {r['op']} | {r['self_cpu_s']:.3f} "
+                  f"| {100 * r['fraction']:.1f}% | {r['calls']} |"
+                  for r in rows]
     return '\n'.join(lines)

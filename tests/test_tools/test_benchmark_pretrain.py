@@ -135,7 +135,8 @@ def test_command_line_json_and_table(tmp_path, run_tool):
         'tools/analysis_tools/benchmark_pretrain.py',
         'configs/mae/vitb_100e.py', 'configs/dmae/vitb_from_vitl.py',
         '--shrink', '--batch-size', '2', '--iters', '2', '--warmup', '0',
-        '--threads', '1', '--matmul-size', '64', '--out', str(out)
+        '--threads', '1', '--matmul-size', '64', '--profile', '5', '--out',
+        str(out)
     ], timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -153,4 +154,10 @@ def test_command_line_json_and_table(tmp_path, run_tool):
     ] * 2
     assert '| configs/dmae/vitb_from_vitl.py |' in proc.stdout
     assert 'matmul throughput (GFLOP/s)' in proc.stdout
+    # --profile: top operators of one step per config
+    for name, rows in report['profiles'].items():
+        assert len(rows) == 5 and 0 < sum(r['fraction'] for r in rows) <= 1
+    assert any(r['op'] in ('aten::addmm', 'aten::mm')
+               for r in report['profiles']['configs/mae/vitb_100e.py'])
+    assert 'top operators by self CPU time: configs/mae' in proc.stdout
 

@@ -46,6 +46,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--matmul-size', type=int, default=2048)
     parser.add_argument('--out', help='JSON report file')
     parser.add_argument(
+        '--profile', type=int, default=0, metavar='ROWS',
+        help='profile one more step per config (torch.profiler) and '
+        'report its ROWS top operators by self CPU time')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default={},
         help='overrides applied to every config, e.g. '
         'model.teacher.arch=b to shrink a ViT-L/H teacher')
@@ -78,6 +82,7 @@ def main() -> None:
         warmup=args.warmup,
         amp=args.amp,
         matmul_size=args.matmul_size,
+        profile_rows=args.profile,
         log=lambda s: print(s, file=sys.stderr, flush=True))
     report['setup'] = dict(
         batch_size=args.batch_size, iters=args.iters, warmup=args.warmup,
