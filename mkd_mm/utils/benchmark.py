@@ -328,8 +328,7 @@ class Case:
         """Peak tensor memory of one step (bytes).
 
         CUDA: ``torch.cuda.max_memory_allocated``. CPU: the tensors alive
-        when the step starts (parameters, buffers, gradients, optimizer
-        state) plus the highest running sum of the allocations and frees
+        when the step starts (:func:`live_tensor_bytes`) plus the highest running sum of the allocations and frees
         that the profiler records during the step (activations,
         gradients, temporaries). Memory outside PyTorch's allocator
         (e.g. oneDNN scratch space, the Python heap) is not included.
@@ -359,8 +358,8 @@ class Case:
 
 def live_tensor_bytes(model: nn.Module,
                       optimizer: torch.optim.Optimizer) -> int:
-    """Bytes of the distinct storages of parameters, buffers, gradients and
-    optimizer state.
+    """Bytes of the distinct storages of parameters, buffers, gradients,
+    optimizer state and the teacher's cached low-precision weights.
 
     Args:
         model (nn.Module): The model.
@@ -373,6 +372,8 @@ def live_tensor_bytes(model: nn.Module,
     tensors += [p.grad for p in model.parameters() if p.grad is not None]
     for state in optimizer.state.values():
         tensors += [v for v in state.values() if torch.is_tensor(v)]
+    cache = model.__dict__.get('_teacher_cast_cache', {})
+    tensors += [t for _, t in cache.values()]
     seen, total = set(), 0
     for t in tensors:
         storage = t.untyped_storage()
