@@ -157,7 +157,7 @@ def test_command_line_json_and_table(tmp_path, run_tool):
     # --profile: top operators of one step per config
     for name, rows in report['profiles'].items():
         assert len(rows) == 5 and 0 < sum(r['fraction'] for r in rows) <= 1
-    assert any(r['op'] in ('aten::addmm', 'aten::mm')
-               for r in report['profiles']['configs/mae/vitb_100e.py'])
+        times = [r['self_cpu_s'] for r in rows]
+        assert times == sorted(times, reverse=True) and times[0] > 0
     assert 'top operators by self CPU time: configs/mae' in proc.stdout
 
