@@ -46,11 +46,17 @@ def loss_terms(losses: LossDict) -> LossDict:
     return terms
 
 
-def total_grad_norm(params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """L2 norm of all gradients (0 if there are none).
+def total_grad_norm(params: Sequence[torch.Tensor],
+                    norm_type: float = 2.0) -> torch.Tensor:
+    """Norm of all gradients together (0 if there are none).
+
+    One multi-tensor call (``torch.nn.utils.get_total_norm``, or
+    ``torch._foreach_norm`` on older torch) instead of one kernel per
+    parameter.
 
     Args:
         params (Sequence[torch.Tensor]): Parameters.
+        norm_type (float): Type of the norm. Defaults to 2.0.
 
     Returns:
         torch.Tensor: A float32 scalar; inf/nan if any gradient is.
@@ -58,8 +64,30 @@ def total_grad_norm(params: Sequence[torch.Tensor]) -> torch.Tensor:
     grads = [p.grad.detach() for p in params if p.grad is not None]
     if not grads:
         return torch.zeros(())
-    norms = torch.stack([g.float().norm() for g in grads])
-    return norms.norm()
+    if hasattr(torch.nn.utils, 'get_total_norm') and all(
+            g.dtype == torch.float32 for g in grads):
+        return torch.nn.utils.get_total_norm(grads, norm_type)
+    # half-precision gradients: per-tensor norms accumulated in float32,
+    # as a half norm could overflow where the float32 one does not
+    norms = torch._foreach_norm(grads, norm_type, dtype=torch.float32)
+    return torch.linalg.vector_norm(torch.stack(norms), norm_type)
+
+
+def _shared_norm_clip(optim_wrapper: OptimWrapper) -> Optional[dict]:
+    """``clip_grad`` kwargs when the guard can clip for the wrapper.
+
+    With a plain :class:`OptimWrapper` (``step`` not overridden) and
+    ``clip_grad=dict(type='norm', ...)``, mmengine would compute the
+    gradient norm a second time in ``step``; the guard computes it once,
+    clips with it and steps the optimizer itself. AMP wrappers clip the
+    unscaled gradients, so they keep their own path.
+    """
+    if (type(optim_wrapper).step is not OptimWrapper.step
+            or not optim_wrapper.clip_grad_kwargs
+            or getattr(optim_wrapper, 'grad_name', None) != 'grad_norm'
+            or not hasattr(torch.nn.utils, 'clip_grads_with_norm_')):
+        return None
+    return optim_wrapper.clip_grad_kwargs
 
 
 class NonFiniteGuard:
@@ -167,12 +195,17 @@ class NonFiniteGuard:
 
         bad_terms, self._bad_terms = self._bad_terms, []
         grad_norm = None
+        clip = _shared_norm_clip(optim_wrapper) if self.check_grad_norm \
+            else None
         if self.check_grad_norm:
             params = [
                 p for group in optim_wrapper.param_groups
                 for p in group['params']
+                if p.requires_grad and p.grad is not None
             ]
-            grad_norm = float(total_grad_norm(params))
+            norm = total_grad_norm(params,
+                                   (clip or {}).get('norm_type', 2.0))
+            grad_norm = float(norm)
         flags = [name in bad_terms for name in terms]
         flags.append(grad_norm is not None and not math.isfinite(grad_norm))
         flags = _all_ranks_any(flags)
@@ -181,7 +214,16 @@ class NonFiniteGuard:
 
         amp = isinstance(optim_wrapper, AmpOptimWrapper)
         if not any(flags):
-            optim_wrapper.step()
+            if clip is not None and params:
+                # mmengine's `_clip_grad` with the norm computed above
+                torch.nn.utils.clip_grads_with_norm_(
+                    params, clip['max_norm'], norm,
+                    clip.get('foreach'))
+                optim_wrapper.message_hub.update_scalar(
+                    f'train/{optim_wrapper.grad_name}', grad_norm)
+                optim_wrapper.optimizer.step()
+            else:
+                optim_wrapper.step()
             optim_wrapper.zero_grad()
             self.consecutive = 0
             return

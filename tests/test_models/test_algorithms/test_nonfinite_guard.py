@@ -19,7 +19,8 @@ from test_dmae import dmae_cfg
 
 import mkd_mm  # noqa: F401
 from mkd_mm.models.utils.nonfinite_guard import (NonFiniteGuard,
-                                                 NonFiniteLossError)
+                                                 NonFiniteLossError,
+                                                 total_grad_norm)
 from mkd_mm.testing import tiny_dbot_cfg
 
 GUARD_LOG = 'mkd_mm.models.utils.nonfinite_guard.print_log'
@@ -270,3 +271,51 @@ def test_amp_overflow_goes_through_the_loss_scaler(message_hub):
         with pytest.raises(NonFiniteLossError, match='iteration 6'):
             step(5)
     assert torch.isfinite(model.weight).all()
+
+
+def test_total_grad_norm_is_one_foreach_call():
+    gen = torch.Generator().manual_seed(0)
+    params = [nn.Parameter(torch.zeros(s)) for s in [(7, 5), (3, ), (4, 4)]]
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=gen)
+    params.append(nn.Parameter(torch.zeros(2)))  # no gradient
+    expected = torch.cat([p.grad.flatten() for p in params[:3]]).norm()
+    with mock.patch('torch.linalg.vector_norm',
+                    wraps=torch.linalg.vector_norm) as per_call:
+        norm = total_grad_norm(params)
+    torch.testing.assert_close(norm, expected)
+    assert per_call.call_count <= 1  # not one call per parameter
+    assert float(total_grad_norm([])) == 0.0
+    # half-precision gradients: accumulated in float32, no overflow
+    half = nn.Parameter(torch.zeros(100, dtype=torch.float16))
+    half.grad = torch.full((100, ), 1000., dtype=torch.float16)
+    assert float(total_grad_norm([half])) == pytest.approx(1e4)
+    half.grad[3] = float('inf')
+    assert float(total_grad_norm([half])) == float('inf')
+    params[1].grad[0] = float('nan')
+    assert torch.isnan(total_grad_norm(params))
+
+
+@pytest.mark.parametrize('max_norm', [0.05, 1e6])
+def test_norm_clipping_reuses_the_guard_norm(message_hub, max_norm):
+    """With ``clip_grad`` the guard's norm is the one mmengine would log
+    and clip with (computed once); the update equals mmengine's own."""
+    batch = _batch(4, seed=0)
+    results = []
+    for guarded in (True, False):
+        model = _build(
+            tiny_dbot_cfg(nonfinite_guard=dict(enable=guarded)))
+        wrapper = _adamw(model, clip_grad=dict(max_norm=max_norm))
+        with mock.patch.object(
+                wrapper, 'clip_func',
+                wraps=wrapper.clip_func) as clip_func:
+            for _ in range(2):
+                model.train_step(batch, wrapper)
+        results.append((_student(model), clip_func.call_count,
+                        message_hub.get_scalar('train/grad_norm').current()))
+    (guarded, guarded_calls, guarded_norm), (plain, plain_calls,
+                                             plain_norm) = results
+    assert (guarded_calls, plain_calls) == (0, 2)
+    assert guarded_norm == pytest.approx(plain_norm, rel=1e-5)
+    for name in plain:
+        torch.testing.assert_close(guarded[name], plain[name])
