@@ -1,6 +1,6 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
 import contextlib
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -34,6 +34,22 @@ def bf16_supported(device_type: str) -> bool:
     return False
 
 
+#: normalisation layers, kept in float32 by ``teacher_precision='bf16-full'``
+_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase)
+
+
+def _to_bf16(data: Any) -> Any:
+    """``data`` with every floating tensor (in lists, tuples and dicts)
+    cast to bfloat16."""
+    if isinstance(data, torch.Tensor):
+        return data.to(torch.bfloat16) if data.is_floating_point() else data
+    if isinstance(data, (list, tuple)):
+        return type(data)(_to_bf16(d) for d in data)
+    if isinstance(data, dict):
+        return {k: _to_bf16(v) for k, v in data.items()}
+    return data
+
+
 class BaseDistiller(BaseSelfSupervisor):
     """Shared machinery of a masked student and a frozen teacher.
 
@@ -51,8 +67,15 @@ class BaseDistiller(BaseSelfSupervisor):
       ``'fp16'``, ``'fp32'`` (autocast disabled, also inside the student's
       AMP region) or ``'auto'`` (bf16 where the hardware runs it natively,
       e.g. Ampere+ GPUs and CPUs with AMX/AVX512-BF16; elsewhere the
-      surrounding precision, i.e. the student's AMP dtype if any). Its
-      outputs are returned in float32.
+      surrounding precision, i.e. the student's AMP dtype if any). At
+      ``'bf16'``/``'fp16'`` only the matmuls run in low precision (autocast
+      with cached weight copies), the residual stream stays float32;
+      ``'bf16-full'`` runs the whole teacher on a cached bfloat16 copy
+      (norm layers' parameters excepted) with bfloat16 inputs and no
+      autocast: ~1.6x faster than ``'bf16'`` on an AMX CPU, with about
+      twice its error (~1% relative L2 vs fp32), hence opt-in. Outputs are
+      returned in float32; the float32 parameters stay the source of truth
+      (the copies follow bootstrapping and momentum updates).
 
     Args:
         backbone (dict): Student encoder config.
@@ -68,7 +91,7 @@ class BaseDistiller(BaseSelfSupervisor):
         init_cfg (dict, optional): Unused; the parts initialise themselves.
     """
 
-    PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
+    PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto', 'bf16-full')
     #: :class:`DistillerDistributedDataParallel` calls our ``train_step``
     train_step_takes_ddp_model = True
 
@@ -133,7 +156,8 @@ class BaseDistiller(BaseSelfSupervisor):
                 return None
             precision = 'bf16'
         return {'fp32': torch.float32, 'bf16': torch.bfloat16,
-                'fp16': torch.float16}[precision]
+                'fp16': torch.float16,
+                'bf16-full': torch.bfloat16}[precision]
 
     def _teacher_autocast(self, dtype: Optional[torch.dtype],
                           device: torch.device):
@@ -158,20 +182,46 @@ class BaseDistiller(BaseSelfSupervisor):
         projection keep their precision (autocast decides, as without the
         cache), so the residual stream stays float32.
         """
+        return self._cached_teacher_casts(
+            dtype, lambda module: isinstance(module, nn.Linear))
+
+    def _cast_teacher_full(self) -> Dict[str, torch.Tensor]:
+        """Every floating parameter and buffer of the teacher in bfloat16,
+        except those of normalisation layers (``'bf16-full'``).
+
+        Cached and refreshed as in :meth:`_cast_teacher_linears`; the
+        float32 parameters stay the source of truth.
+        """
+        return self._cached_teacher_casts(
+            torch.bfloat16, lambda module: not isinstance(module, _NORMS))
+
+    def _cached_teacher_casts(
+            self, dtype: torch.dtype,
+            select: Callable[[nn.Module], bool]) -> Dict[str, torch.Tensor]:
+        """Cached ``dtype`` copies of the floating parameters and buffers
+        of the teacher's modules for which ``select`` is true.
+
+        A copy is made again when its tensor changed in place (its version
+        counter), was replaced or moved.
+        """
         cache = self.__dict__.setdefault('_teacher_cast_cache', {})
         out = {}
         for name, module in self.teacher.named_modules():
-            if not isinstance(module, nn.Linear):
+            if not select(module):
                 continue
-            for pname, param in module.named_parameters(recurse=False):
-                key = f'{name}.{pname}' if name else pname
-                tag = (param.data_ptr(), param._version, dtype)
+            tensors = list(module.named_parameters(recurse=False)) + list(
+                module.named_buffers(recurse=False))
+            for tname, tensor in tensors:
+                if tensor is None or not tensor.is_floating_point():
+                    continue
+                key = f'{name}.{tname}' if name else tname
+                tag = (tensor.data_ptr(), tensor._version, dtype)
                 hit = cache.get(key)
                 if hit is None or hit[0] != tag:
-                    hit = (tag, param.detach().to(dtype))
+                    hit = (tag, tensor.detach().to(dtype))
                     cache[key] = hit
                 out[key] = hit[1]
-        # drop copies of layers that are gone (a rebuilt teacher)
+        # drop copies of tensors that are gone (a rebuilt teacher)
         self.__dict__['_teacher_cast_cache'] = {k: cache[k] for k in out}
         return out
 
@@ -179,20 +229,30 @@ class BaseDistiller(BaseSelfSupervisor):
         """Run the frozen teacher without gradients.
 
         At bf16/fp16 the teacher's linear layers use cached low-precision
-        copies of their weights (see :meth:`_cast_teacher_linears`).
+        copies of their weights (see :meth:`_cast_teacher_linears`); at
+        ``'bf16-full'`` the whole teacher runs on a cached bfloat16 copy
+        (norm layers excepted) with bfloat16 inputs, without autocast (see
+        :meth:`_cast_teacher_full`).
 
         Returns:
             Any: The teacher's output with every tensor cast to float32.
         """
         device = next(self.teacher.parameters()).device
         dtype = self.teacher_dtype(device)
-        with torch.no_grad(), self._teacher_autocast(dtype, device):
-            if dtype in (torch.bfloat16, torch.float16):
+        if self.teacher_precision == 'bf16-full':
+            args, kwargs = _to_bf16((args, kwargs))
+            with torch.no_grad(), torch.autocast(
+                    device_type=device.type, enabled=False):
                 out = torch.func.functional_call(
-                    self.teacher, self._cast_teacher_linears(dtype), args,
-                    kwargs)
-            else:
-                out = self.teacher(*args, **kwargs)
+                    self.teacher, self._cast_teacher_full(), args, kwargs)
+        else:
+            with torch.no_grad(), self._teacher_autocast(dtype, device):
+                if dtype in (torch.bfloat16, torch.float16):
+                    out = torch.func.functional_call(
+                        self.teacher, self._cast_teacher_linears(dtype),
+                        args, kwargs)
+                else:
+                    out = self.teacher(*args, **kwargs)
         if isinstance(out, (list, tuple)):
             return type(out)(o.float() for o in out)
         return out.float()
