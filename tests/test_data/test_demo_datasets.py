@@ -85,7 +85,8 @@ def test_imagenet_full_scale_base_values():
     loader = cfg.train_dataloader
     assert loader.batch_size == 128 and loader.num_workers == 8
     assert loader.drop_last and loader.persistent_workers
-    assert loader.sampler == dict(type='DefaultSampler', shuffle=True)
+    # mid-epoch resumable DefaultSampler (same order; see ResumableSampler)
+    assert loader.sampler == dict(type='ResumableSampler', shuffle=True)
     assert loader.dataset.ann_file == 'meta/train.txt'
     assert loader.dataset.data_prefix == 'train'
     crop = loader.dataset.pipeline[1]
