@@ -84,5 +84,5 @@ default_hooks = dict(
         type='CheckpointHook',
         interval=10000,
         save_last=True,
-        max_keep_ckpts=1))
+        max_keep_ckpts=2))
 log_processor = dict(window_size=12)
