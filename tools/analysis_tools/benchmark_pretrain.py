@@ -54,6 +54,10 @@ def parse_args() -> argparse.Namespace:
         help='overrides applied to every config, e.g. '
         'model.teacher.arch=b to shrink a ViT-L/H teacher')
     parser.add_argument(
+        '--fused-optim', action='store_true',
+        help='fused optimizer kernels (optim_wrapper.optimizer.fused=True, '
+        'AdamW on CPU needs torch >= 2.4)')
+    parser.add_argument(
         '--shrink', action='store_true',
         help='replace every ViT by a tiny 2-block one at 32 px '
         '(smoke test of the tool, not a measurement)')
@@ -70,6 +74,8 @@ def main() -> None:
         if not os.path.isfile(config):
             sys.exit(f'config file not found: {config}')
     torch.set_num_threads(args.threads)
+    if args.fused_optim:
+        args.cfg_options['optim_wrapper.optimizer.fused'] = True
     transform = shrink_model_cfg if args.shrink else None
     cases = [
         build_case(c, args.amp, args.device, args.cfg_options, transform)
@@ -89,7 +95,7 @@ def main() -> None:
         amp=args.amp, device=args.device, threads=args.threads,
         torch=torch.__version__, cpu=platform.processor() or
         platform.machine(), cfg_options=args.cfg_options,
-        shrink=args.shrink)
+        fused_optim=args.fused_optim, shrink=args.shrink)
     print(markdown_table(report))
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
