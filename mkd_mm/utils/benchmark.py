@@ -148,8 +148,8 @@ def build_case(config: str,
                amp: str = 'none',
                device: str = 'cpu',
                cfg_options: Optional[dict] = None,
-               model_transform: Optional[Callable[[dict], dict]] = None
-               ) -> 'Case':
+               model_transform: Optional[Callable[[dict], dict]] = None,
+               teacher_precision: Optional[str] = None) -> 'Case':
     """Build a config's model and optimizer wrapper as training would.
 
     Teacher checkpoints are not loaded (random weights: every
@@ -163,6 +163,9 @@ def build_case(config: str,
         cfg_options (dict, optional): Overrides merged into the config.
         model_transform (callable, optional): Applied to the model config
             (e.g. :func:`mkd_mm.testing.shrink_pretrain_model`).
+        teacher_precision (str, optional): Overrides
+            ``model.teacher_precision`` of the distillers (configs without
+            a teacher are left alone). Defaults to None (the config's).
 
     Returns:
         Case: The built case.
@@ -190,6 +193,8 @@ def build_case(config: str,
         model_cfg['mask_generator'] = _pipeline_mask_generator(cfg, config)
     if model_transform is not None:
         model_cfg = model_transform(model_cfg)
+    if teacher_precision is not None and 'teacher' in model_cfg:
+        model_cfg['teacher_precision'] = teacher_precision
     model = MODELS.build(model_cfg)
     if pretrained_teacher and hasattr(model, 'init_teacher_from_student'):
         # a checkpoint teacher (maybe wider than the student): random init
@@ -513,8 +518,10 @@ def run_benchmark(cases: Sequence[Case],
                 peak_mem_mb=case.peak_mem_bytes / 2**20,
                 gflop_per_step=case.step_flops / 1e9,
                 teacher_gflop_per_step=case.teacher_flops / 1e9,
-                teacher_precision=_NAMES[t_dtype]
-                if case.has_teacher else None,
+                teacher_precision=(
+                    'bf16-full' if getattr(case.model, 'teacher_precision',
+                                           None) == 'bf16-full' else
+                    _NAMES[t_dtype]) if case.has_teacher else None,
                 achieved_gflops=case.step_flops / step / 1e9,
                 efficiency=ideal / 1e9 / step,
                 step_times_s=list(case.step_times)))

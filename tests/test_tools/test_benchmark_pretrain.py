@@ -136,13 +136,15 @@ def test_command_line_json_and_table(tmp_path, run_tool):
         'configs/mae/vitb_100e.py', 'configs/dmae/vitb_from_vitl.py',
         '--shrink', '--batch-size', '2', '--iters', '2', '--warmup', '0',
         '--threads', '1', '--matmul-size', '64', '--profile', '5',
-        '--fused-optim', '--out',
+        '--fused-optim', '--teacher-precision', 'bf16-full', '--out',
         str(out)
     ], timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report['matmul_gflops'] > 0
     assert report['setup']['fused_optim'] is True
+    assert [r['teacher_precision'] for r in report['results']
+            ] == [None, 'bf16-full']
     assert report['setup']['cfg_options'] == {
         'optim_wrapper.optimizer.fused': True
     }

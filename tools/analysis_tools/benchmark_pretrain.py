@@ -54,6 +54,11 @@ def parse_args() -> argparse.Namespace:
         help='overrides applied to every config, e.g. '
         'model.teacher.arch=b to shrink a ViT-L/H teacher')
     parser.add_argument(
+        '--teacher-precision',
+        choices=['fp32', 'bf16', 'fp16', 'auto', 'bf16-full'],
+        help="model.teacher_precision of the distillers (MAE configs are "
+        "left alone); default: each config's")
+    parser.add_argument(
         '--fused-optim', action='store_true',
         help='fused optimizer kernels (optim_wrapper.optimizer.fused=True, '
         'AdamW on CPU needs torch >= 2.4)')
@@ -78,7 +83,8 @@ def main() -> None:
         args.cfg_options['optim_wrapper.optimizer.fused'] = True
     transform = shrink_model_cfg if args.shrink else None
     cases = [
-        build_case(c, args.amp, args.device, args.cfg_options, transform)
+        build_case(c, args.amp, args.device, args.cfg_options, transform,
+                   args.teacher_precision)
         for c in args.configs
     ]
     report = run_benchmark(
@@ -95,7 +101,8 @@ def main() -> None:
         amp=args.amp, device=args.device, threads=args.threads,
         torch=torch.__version__, cpu=platform.processor() or
         platform.machine(), cfg_options=args.cfg_options,
-        fused_optim=args.fused_optim, shrink=args.shrink)
+        fused_optim=args.fused_optim,
+        teacher_precision=args.teacher_precision, shrink=args.shrink)
     print(markdown_table(report))
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
