@@ -72,8 +72,9 @@ class BaseDistiller(BaseSelfSupervisor):
       with cached weight copies), the residual stream stays float32;
       ``'bf16-full'`` runs the whole teacher on a cached bfloat16 copy
       (norm layers' parameters excepted) with bfloat16 inputs and no
-      autocast: ~1.6x faster than ``'bf16'`` on an AMX CPU, with about
-      twice its error (~1% relative L2 vs fp32), hence opt-in. Outputs are
+      autocast: ~1.5x faster than ``'bf16'`` on an AMX CPU, with about
+      twice its error (~1% relative L2 vs fp32), hence opt-in (see
+      docs/performance.md). Outputs are
       returned in float32; the float32 parameters stay the source of truth
       (the copies follow bootstrapping and momentum updates).
 
