@@ -1,6 +1,6 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
 import copy
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from mmengine.dataset import BaseDataset
@@ -57,6 +57,75 @@ def tiny_dbot_cfg(img_size: int = 32,
             img_size=img_size,
             patch_size=patch_size),
         teacher_precision='fp32',
+        data_preprocessor=dict(
+            type='SelfSupDataPreprocessor',
+            mean=[127.5, 127.5, 127.5],
+            std=[127.5, 127.5, 127.5]))
+    cfg.update(kwargs)
+    return cfg
+
+
+#: a 3-block, 48-d ViT: the tiny DMAE teacher (wider than the student)
+TINY_TEACHER_ARCH = dict(
+    embed_dims=48, num_layers=3, num_heads=3, feedforward_channels=96)
+
+
+def tiny_dmae_cfg(img_size: int = 32,
+                  patch_size: int = 8,
+                  student_arch: Optional[dict] = None,
+                  teacher_arch: Optional[dict] = None,
+                  student_layers: Sequence[int] = (1, ),
+                  teacher_layers: Sequence[int] = (1, ),
+                  **kwargs) -> dict:
+    """Config of a tiny :class:`DMAE` (16 patches at 32 px).
+
+    Args:
+        img_size (int): Image size. Defaults to 32.
+        patch_size (int): Patch size. Defaults to 8.
+        student_arch (dict, optional): Student arch; :data:`TINY_ARCH` if
+            None.
+        teacher_arch (dict, optional): Teacher arch;
+            :data:`TINY_TEACHER_ARCH` if None.
+        student_layers (Sequence[int]): Aligned student blocks.
+            Defaults to (1, ).
+        teacher_layers (Sequence[int]): Aligned teacher blocks.
+            Defaults to (1, ).
+        **kwargs: Overrides of the top-level model keys.
+
+    Returns:
+        dict: The model config.
+    """
+    student_arch = copy.deepcopy(student_arch or TINY_ARCH)
+    cfg = dict(
+        type='DMAE',
+        backbone=dict(
+            type='MKDViT',
+            arch=student_arch,
+            img_size=img_size,
+            patch_size=patch_size,
+            mask_ratio=0.75),
+        neck=dict(
+            type='DBOTDecoder',
+            num_patches=(img_size // patch_size)**2,
+            patch_size=patch_size,
+            embed_dim=student_arch['embed_dims'],
+            decoder_embed_dim=16,
+            decoder_depth=1,
+            decoder_num_heads=2,
+            keep_cls=False),
+        head=dict(
+            type='MAEPretrainHead',
+            norm_pix=False,
+            patch_size=patch_size,
+            loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+        teacher=dict(
+            type='TeacherViT',
+            arch=copy.deepcopy(teacher_arch or TINY_TEACHER_ARCH),
+            img_size=img_size,
+            patch_size=patch_size),
+        projector=dict(type='FeatureProjector', mode='mlp'),
+        student_layers=list(student_layers),
+        teacher_layers=list(teacher_layers),
         data_preprocessor=dict(
             type='SelfSupDataPreprocessor',
             mean=[127.5, 127.5, 127.5],

@@ -25,7 +25,7 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import DATASETS, HOOKS, MODELS
 
 from mkd_mm.models.algorithms import DBOT
-from mkd_mm.testing import TINY_ARCH, TinyImageDataset, tiny_dbot_cfg
+from mkd_mm.testing import TinyImageDataset, tiny_dbot_cfg, tiny_dmae_cfg
 
 IMG, PATCH = 32, 8
 NUM_PATCHES = (IMG // PATCH)**2
@@ -127,54 +127,14 @@ class RunRecorderHook(Hook):
             dict(info=self.info, losses=self.losses))
 
 
-def tiny_dmae_cfg() -> dict:
-    """A tiny DMAE (2-block 32-d student, 3-block 48-d teacher)."""
-    return dict(
-        type='DMAE',
-        backbone=dict(
-            type='MKDViT',
-            arch=copy.deepcopy(TINY_ARCH),
-            img_size=IMG,
-            patch_size=PATCH,
-            mask_ratio=0.75),
-        neck=dict(
-            type='DBOTDecoder',
-            num_patches=NUM_PATCHES,
-            patch_size=PATCH,
-            embed_dim=32,
-            decoder_embed_dim=16,
-            decoder_depth=1,
-            decoder_num_heads=2,
-            keep_cls=False),
-        head=dict(
-            type='MAEPretrainHead',
-            norm_pix=False,
-            patch_size=PATCH,
-            loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-        teacher=dict(
-            type='TeacherViT',
-            arch=dict(
-                embed_dims=48,
-                num_layers=3,
-                num_heads=3,
-                feedforward_channels=96),
-            img_size=IMG,
-            patch_size=PATCH),
-        projector=dict(type='FeatureProjector', mode='mlp'),
-        student_layers=[0],
-        teacher_layers=[1],
-        data_preprocessor=dict(
-            type='SelfSupDataPreprocessor',
-            mean=[127.5, 127.5, 127.5],
-            std=[127.5, 127.5, 127.5]))
-
-
 def tiny_model_cfg(algorithm: str) -> dict:
     """Tiny ``'dbot'`` or ``'dmae'`` model config."""
     if algorithm == 'dbot':
         return tiny_dbot_cfg(img_size=IMG, patch_size=PATCH)
     if algorithm == 'dmae':
-        return tiny_dmae_cfg()
+        # align student block 0 with teacher block 1
+        return tiny_dmae_cfg(
+            img_size=IMG, patch_size=PATCH, student_layers=[0])
     raise ValueError(f'unknown algorithm {algorithm!r}')
 
 

@@ -23,50 +23,19 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.config import Config
 
-from mkd_mm.testing import TINY_ARCH, tiny_dbot_cfg
+from mkd_mm.testing import tiny_dbot_cfg, tiny_dmae_cfg
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 KILL_TRAIN = Path(__file__).resolve().parent / 'kill_train.py'
 ITERS_PER_EPOCH = 3
 NUM_SAMPLES, BATCH = 12, 4
 
-#: DMAE: 2-block 32-d student aligned with block 2 of a 3-block 48-d teacher
-TINY_DMAE = dict(
-    type='DMAE',
-    backbone=dict(
-        type='MKDViT',
-        arch=copy.deepcopy(TINY_ARCH),
-        img_size=32,
-        patch_size=8,
-        mask_ratio=0.75),
-    neck=dict(
-        type='DBOTDecoder',
-        num_patches=16,
-        patch_size=8,
-        embed_dim=32,
-        decoder_embed_dim=16,
-        decoder_depth=1,
-        decoder_num_heads=2,
-        keep_cls=False),
-    head=dict(
-        type='MAEPretrainHead',
-        norm_pix=False,
-        patch_size=8,
-        loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-    teacher=dict(
-        type='TeacherViT',
-        arch=dict(
-            embed_dims=48, num_layers=3, num_heads=2, feedforward_channels=96),
-        img_size=32,
-        patch_size=8),
-    projector=dict(type='FeatureProjector', mode='mlp'),
-    student_layers=[1],
-    teacher_layers=[1],
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True))
+#: the demo images are real RGB files: ImageNet normalisation
+IMAGENET_PREPROCESSOR = dict(
+    type='SelfSupDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
 
 
 def write_config(path: Path,
@@ -77,14 +46,15 @@ def write_config(path: Path,
     """Write a tiny pre-training config (``method``: dbot or dmae)."""
     base = REPO_ROOT / 'configs' / '_base_'
     if method == 'dbot':
-        model = tiny_dbot_cfg()
-        model['data_preprocessor'] = copy.deepcopy(
-            TINY_DMAE['data_preprocessor'])
+        model = tiny_dbot_cfg(
+            data_preprocessor=copy.deepcopy(IMAGENET_PREPROCESSOR))
         custom_hooks = [
             dict(type='BootstrapTeacherHook', stage_ends=stage_ends)
         ]
     else:
-        model, custom_hooks = copy.deepcopy(TINY_DMAE), []
+        model = tiny_dmae_cfg(
+            data_preprocessor=copy.deepcopy(IMAGENET_PREPROCESSOR))
+        custom_hooks = []
         stage_ends = [max_epochs]
     cfg = dict(
         _base_=[

@@ -10,6 +10,7 @@ from mmpretrain.structures import DataSample
 
 import mkd_mm  # noqa: F401
 from mkd_mm.models import MaskInfo, gather_tokens, random_masking
+from mkd_mm.testing import tiny_dmae_cfg
 
 IMG, PATCH = 32, 8  # 16 patches
 N = (IMG // PATCH)**2
@@ -21,40 +22,13 @@ T_ARCH = dict(
 
 def dmae_cfg(**kwargs):
     """A tiny DMAE: 4-block 32-d student, 6-block 48-d teacher."""
-    cfg = dict(
-        type='DMAE',
-        backbone=dict(
-            type='MKDViT',
-            arch=copy.deepcopy(S_ARCH),
-            img_size=IMG,
-            patch_size=PATCH,
-            mask_ratio=0.75),
-        neck=dict(
-            type='DBOTDecoder',
-            num_patches=N,
-            patch_size=PATCH,
-            embed_dim=32,
-            decoder_embed_dim=16,
-            decoder_depth=1,
-            decoder_num_heads=2,
-            keep_cls=False),
-        head=dict(
-            type='MAEPretrainHead',
-            norm_pix=False,
-            patch_size=PATCH,
-            loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-        teacher=dict(
-            type='TeacherViT',
-            arch=copy.deepcopy(T_ARCH),
-            img_size=IMG,
-            patch_size=PATCH),
-        projector=dict(type='FeatureProjector', mode='mlp'),
+    cfg = tiny_dmae_cfg(
+        img_size=IMG,
+        patch_size=PATCH,
+        student_arch=S_ARCH,
+        teacher_arch=T_ARCH,
         student_layers=[2],
-        teacher_layers=[3],
-        data_preprocessor=dict(
-            type='SelfSupDataPreprocessor',
-            mean=[127.5, 127.5, 127.5],
-            std=[127.5, 127.5, 127.5]))
+        teacher_layers=[3])
     for key, value in kwargs.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
             cfg[key].update(value)
