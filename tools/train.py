@@ -537,10 +537,10 @@ def check_train_data(cfg: Config) -> None:
 
     Raises:
         UsageError: With the message of
-            :func:`mkd_mm.engine.hooks.data_check_hook.check_train_data_cfg`.
+            :func:`mkd_mm.datasets.data_checks.check_train_data_cfg`.
     """
-    from mkd_mm.engine.hooks.data_check_hook import (DataCheckError,
-                                                     check_train_data_cfg)
+    from mkd_mm.datasets.data_checks import (DataCheckError,
+                                             check_train_data_cfg)
     try:
         check_train_data_cfg(cfg)
     except DataCheckError as e:

@@ -13,10 +13,9 @@ from mmpretrain.registry import TRANSFORMS
 from PIL import Image
 
 import mkd_mm  # noqa: F401
-from mkd_mm.engine.hooks.data_check_hook import (DataCheckError, DataCheckHook,
-                                                 check_dataset_cfg,
-                                                 check_train_data_cfg,
-                                                 min_input_size)
+from mkd_mm.datasets.data_checks import (DataCheckError, check_dataset_cfg,
+                                         check_train_data_cfg)
+from mkd_mm.engine.hooks.data_check_hook import DataCheckHook, min_input_size
 
 REPO = Path(__file__).resolve().parents[3]
 KEY = 'train_dataloader.dataset'
