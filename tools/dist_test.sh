@@ -5,7 +5,8 @@
 #   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
 #
 # Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1),
-# PORT (29500), PYTHON (python); see tools/dist_train.sh.
+# PORT (29500), PYTHON (default: .venv/bin/python of the
+# repository if it exists, else python); see tools/dist_train.sh.
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
@@ -19,8 +20,11 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# the project's environment (made by `make env`) unless PYTHON says otherwise
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
+fi
 
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 "$PYTHON" -m torch.distributed.run \

@@ -8,7 +8,8 @@
 #   NNODES=2 NODE_RANK=0 PORT=29500 MASTER_ADDR=10.0.0.1 tools/dist_train.sh CONFIG 8
 #   NNODES=2 NODE_RANK=1 PORT=29500 MASTER_ADDR=10.0.0.1 tools/dist_train.sh CONFIG 8
 # Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1),
-# PORT (29500), PYTHON (python). On a machine without CUDA the processes run
+# PORT (29500), PYTHON (default: .venv/bin/python of the
+# repository if it exists, else python). On a machine without CUDA the processes run
 # on the CPU with the gloo backend (GPUS = number of processes).
 set -euo pipefail
 
@@ -22,8 +23,11 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# the project's environment (made by `make env`) unless PYTHON says otherwise
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
+fi
 
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 "$PYTHON" -m torch.distributed.run \

@@ -5,7 +5,8 @@
 #   [GPUS=8] tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]
 #
 # Environment: GPUS (8, total), GPUS_PER_NODE (8), CPUS_PER_TASK (5),
-# SRUN_ARGS (extra srun arguments), PYTHON (python).
+# SRUN_ARGS (extra srun arguments), PYTHON (default: .venv/bin/python of the
+# repository if it exists, else python).
 set -x
 
 if [ $# -lt 4 ]; then
@@ -20,8 +21,11 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# the project's environment (made by `make env`) unless PYTHON says otherwise
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
+fi
 
 # SRUN_ARGS is split into words on purpose.
 # shellcheck disable=SC2086

@@ -81,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         action='store_true',
         help='Whether to enable the Test-Time-Aug (TTA). If the config file '
         'has `tta_pipeline` and `tta_model` fields, use them to determine the '
-        'TTA transforms and how to merge the TTA results. Otherwise, use flip '
-        'TTA by averaging classification score.')
+        'TTA transforms and how to merge the TTA results. Otherwise '
+        '(classification and detection configs), use flip TTA (averaged '
+        'class scores; mmdet\'s DetTTAModel).')
     train.add_common_args(parser)
     return parser
 
@@ -124,6 +125,112 @@ def check_checkpoint(parser: argparse.ArgumentParser, path: str) -> None:
                      f'(resolved to {osp.abspath(path)!r})')
 
 
+def enable_visualization(cfg: Config, args: argparse.Namespace,
+                         scope: str) -> None:
+    """Switch on the ``VisualizationHook`` the way each library's tool does.
+
+    mmpretrain's hook takes ``enable``/``out_dir``/``interval``; mmdet's and
+    mmseg's take ``draw``/``interval`` and write under ``test_out_dir``
+    (mmdet) or the visualizer's ``save_dir`` (mmseg).
+
+    Args:
+        cfg (Config): The config, modified in place.
+        args (argparse.Namespace): ``show``, ``show_dir``, ``wait_time``,
+            ``interval``.
+        scope (str): The config's default scope.
+
+    Raises:
+        UsageError: If the config has no visualization hook.
+    """
+    hooks = cfg.get('default_hooks', None) or {}
+    if 'visualization' not in hooks:
+        raise train.UsageError(
+            '--show/--show-dir need a VisualizationHook: set '
+            "`default_hooks.visualization=dict(type='VisualizationHook')`")
+    hook = hooks['visualization']
+    hook.interval = args.interval
+    if scope == 'mmpretrain':
+        hook.enable = True
+        hook.show = args.show
+        hook.wait_time = args.wait_time
+        hook.out_dir = args.show_dir
+        return
+    hook.draw = True
+    if args.show:
+        hook.show = True
+        hook.wait_time = args.wait_time
+    if args.show_dir is not None:
+        if scope == 'mmseg':
+            cfg.visualizer.save_dir = args.show_dir
+        else:  # mmdet: relative to the run's log folder, as in mmdet
+            hook.test_out_dir = args.show_dir
+
+
+def enable_tta(cfg: Config, scope: str) -> None:
+    """Wrap the model for test-time augmentation (per library).
+
+    mmpretrain: ``tta_model`` (default: averaged class scores) with a flip
+    ``tta_pipeline`` derived from the test pipeline if the config has none.
+    mmdet and mmseg: the config's ``tta_model`` and ``tta_pipeline`` (their
+    base configs define them; a flip pipeline is derived for mmdet as its own
+    ``tools/test.py`` does).
+
+    Args:
+        cfg (Config): The config, modified in place.
+        scope (str): The config's default scope.
+
+    Raises:
+        UsageError: If a needed ``tta_model``/``tta_pipeline`` is missing.
+    """
+    from mmengine.config import ConfigDict
+    test_pipeline = cfg.test_dataloader.dataset.pipeline
+    if scope == 'mmpretrain':
+        cfg.setdefault('tta_model', dict(type='mmpretrain.AverageClsScoreTTA'))
+        if 'tta_pipeline' not in cfg:
+            cfg.tta_pipeline = deepcopy(test_pipeline)
+            cfg.tta_pipeline[-1] = dict(
+                type='TestTimeAug',
+                transforms=[[
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ], [test_pipeline[-1]]])
+    elif scope == 'mmdet':
+        cfg.setdefault(
+            'tta_model',
+            dict(
+                type='DetTTAModel',
+                tta_cfg=dict(
+                    nms=dict(type='nms', iou_threshold=0.5),
+                    max_per_img=100)))
+        roi_head = cfg.model.get('roi_head') or {}
+        if (str(cfg.tta_model.get('type')).endswith('DetTTAModel')
+                and roi_head.get('mask_head') is not None):
+            raise train.UsageError(
+                "--tta: mmdet's DetTTAModel merges boxes only and refuses "
+                'mask predictions, and this config predicts masks '
+                '(`model.roi_head.mask_head`); mmdet 3.3 has no TTA for '
+                'instance segmentation. Test without --tta.')
+        if 'tta_pipeline' not in cfg:
+            pack = deepcopy(test_pipeline[-1])
+            pack['meta_keys'] = tuple(pack.get('meta_keys', (
+                'img_id', 'img_path', 'ori_shape', 'img_shape',
+                'scale_factor'))) + ('flip', 'flip_direction')
+            cfg.tta_pipeline = deepcopy(test_pipeline)
+            cfg.tta_pipeline[-1] = dict(
+                type='TestTimeAug',
+                transforms=[[
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ], [pack]])
+    missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
+    if missing:
+        raise train.UsageError(
+            f'--tta needs `{"` and `".join(missing)}` in a {scope} config '
+            "(mmseg's default_runtime.py and dataset bases define them)")
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge the command-line arguments into the config.
 
@@ -138,7 +245,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         UsageError: If the config cannot be tested or a flag does not fit.
     """
     import torch
-    from mmengine.config import ConfigDict
 
     missing = [
         k for k in ('test_dataloader', 'test_cfg', 'test_evaluator')
@@ -171,46 +277,20 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.amp:
         cfg.test_cfg.fp16 = True
 
-    # -------------------- visualization --------------------
+    scope = cfg.get('default_scope', None) or 'mmpretrain'
     if args.show or (args.show_dir is not None):
-        if 'visualization' not in cfg.get('default_hooks', {}):
-            raise train.UsageError(
-                '--show/--show-dir need a VisualizationHook: set '
-                "`default_hooks.visualization=dict(type='VisualizationHook')`")
-        cfg.default_hooks.visualization.enable = True
-        cfg.default_hooks.visualization.show = args.show
-        cfg.default_hooks.visualization.wait_time = args.wait_time
-        cfg.default_hooks.visualization.out_dir = args.show_dir
-        cfg.default_hooks.visualization.interval = args.interval
-
-    # -------------------- TTA related args --------------------
+        enable_visualization(cfg, args, scope)
     if args.tta:
-        if 'tta_model' not in cfg:
-            cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
-        if 'tta_pipeline' not in cfg:
-            test_pipeline = cfg.test_dataloader.dataset.pipeline
-            cfg.tta_pipeline = deepcopy(test_pipeline)
-            flip_tta = dict(
-                type='TestTimeAug',
-                transforms=[
-                    [
-                        dict(type='RandomFlip', prob=1.),
-                        dict(type='RandomFlip', prob=0.)
-                    ],
-                    [test_pipeline[-1]],
-                ])
-            cfg.tta_pipeline[-1] = flip_tta
-        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        enable_tta(cfg, scope)
 
-    defaults = dict(
-        pin_memory=torch.cuda.is_available(),
-        collate_fn=dict(type='default_collate'))
+    defaults = train.dataloader_defaults(cfg)
+    defaults.update(pin_memory=torch.cuda.is_available())
     train.set_default_dataloader_cfg(cfg, 'test_dataloader', defaults,
                                      args.no_pin_memory)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    train.check_collate_fns(cfg)
     return cfg
 
 
@@ -228,10 +308,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     train.check_config_file(parser, args.config)
     check_checkpoint(parser, args.checkpoint)
 
-    cfg = Config.fromfile(args.config)
+    cfg = train.load_config(args.config)
     try:
         if args.cfg_options is not None:
-            train.check_cfg_options(cfg, args.cfg_options)
+            train.log_created_keys(
+                train.check_cfg_options(cfg, args.cfg_options))
         cfg = merge_args(cfg, args)
     except train.UsageError as e:
         parser.error(str(e))

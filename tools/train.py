@@ -37,6 +37,7 @@ import datetime
 import difflib
 import os
 import os.path as osp
+import re
 from copy import deepcopy
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -63,6 +64,11 @@ RUNNER_OPTIONAL_KEYS = (
     'work_dir',
 )
 
+#: ``difflib`` ratio above which a new ``--cfg-options`` key is taken for a
+#: misspelt existing one (``max_epoch`` vs ``max_epochs`` is 0.95,
+#: ``backbnoe`` vs ``backbone`` 0.875, ``init_cfg`` vs ``img_size`` 0.25).
+TYPO_CUTOFF = 0.85
+
 
 class UsageError(ValueError):
     """A command-line argument that does not fit the config."""
@@ -88,9 +94,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
         'Note that the quotation marks are necessary and that no white space '
         'is allowed. The top-level key must already exist in the config '
-        f'(or be one of {", ".join(RUNNER_OPTIONAL_KEYS)}), and for a nested '
-        'key every intermediate dict must exist; only the last part may be '
-        'new.')
+        f'(or be one of {", ".join(RUNNER_OPTIONAL_KEYS)}); below it new '
+        'keys and nested dicts are created as in mmengine, but a new key '
+        'that looks like a typo of an existing one is an error.')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -188,6 +194,25 @@ def parse_args(
     return args
 
 
+def load_config(path: str) -> Config:
+    """Read a config, with ``mkd_mm::`` bases resolvable.
+
+    mmengine resolves ``_base_ = 'pkg::path'`` only for packages in its
+    ``MODULE2PACKAGE`` table, and it reads the bases before it runs the
+    config's ``custom_imports``; so the ``mkd_mm`` scope is registered here,
+    before the file is parsed.
+
+    Args:
+        path (str): Config file.
+
+    Returns:
+        Config: The loaded config.
+    """
+    from mkd_mm.utils.config_scope import register_config_scope
+    register_config_scope()
+    return Config.fromfile(path)
+
+
 def check_config_file(parser: argparse.ArgumentParser, path: str) -> None:
     """Exit with a clear message if the config file does not exist.
 
@@ -213,91 +238,112 @@ def _describe_keys(node: Any) -> str:
     return text + (', ...' if len(keys) > 30 else '')
 
 
-def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+def _close_match(name: str, candidates: Sequence[Any]) -> Optional[str]:
+    """The existing key that ``name`` most likely misspells, if any."""
+    hint = difflib.get_close_matches(
+        name, [str(c) for c in candidates], n=1, cutoff=TYPO_CUTOFF)
+    return hint[0] if hint else None
+
+
+def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> List[str]:
     """Check that every ``--cfg-options`` key fits the config.
 
     mmengine's ``merge_from_dict`` silently creates keys that do not exist,
     so a typo such as ``train_cfg.max_epoch=1`` (for ``max_epochs``) or
     ``modle.backbone.arch=l`` would otherwise be ignored without notice. The
-    rule is deliberately simple:
+    rules:
 
     * a top-level key must already exist in the config, or be one of
       :data:`RUNNER_OPTIONAL_KEYS` (keys the Runner reads but configs
       usually omit, e.g. ``find_unused_parameters``);
-    * for a nested key ``a.b.c``, every intermediate node (``a``, ``a.b``)
-      must exist and be a dict, or a list/tuple indexed by an in-range
-      integer (``pipeline.1.scale``); only the last part may be new, so
-      ``model.teacher.init_cfg`` is accepted when ``model.teacher`` exists.
-
-    A new last part cannot be validated without building the object (any
-    keyword may be legal for the class named by ``type``), so it is allowed.
+    * below it, new keys and new nested dicts may be created, as in plain
+      mmengine (``model.teacher.init_cfg.type=Pretrained`` on a teacher
+      without ``init_cfg``), unless a new key is a near-miss of an existing
+      sibling (``train_cfg.max_epoch``, ``model.backbnoe.arch``): that is
+      reported as a typo with "did you mean";
+    * a list/tuple is indexed by an in-range integer (``pipeline.1.scale``);
+      a key cannot go below a value that is not a dict (``model.type.x``);
+    * values are parsed by mmengine's ``DictAction``, which knows numbers,
+      booleans, ``None``, strings and ``[...]``/``(...)`` lists, not
+      ``dict(...)`` expressions: such a value is refused with the dotted
+      keys to use instead.
 
     Args:
         cfg (Config): The loaded config (before merging the options).
         options (Dict[str, Any]): The parsed ``--cfg-options``.
 
+    Returns:
+        List[str]: The keys that do not exist yet and will be created (for a
+        log line).
+
     Raises:
         ConfigOptionError: For the first key that does not fit, naming it.
     """
-    for key in options:
+    created = []
+    for key, value in options.items():
         parts = key.split('.')
         if any(part == '' for part in parts):
             raise ConfigOptionError(f'--cfg-options key {key!r} is malformed')
-        if len(parts) == 1:
-            if key not in cfg and key not in RUNNER_OPTIONAL_KEYS:
-                hint = difflib.get_close_matches(key, list(cfg.keys()), n=1)
-                raise ConfigOptionError(
-                    f'unknown --cfg-options key {key!r}: there is no '
-                    f'top-level key {key!r} in the config' +
-                    (f' (did you mean {hint[0]!r}?)' if hint else '') +
-                    '; top-level keys must already exist (or be one of '
-                    f'{", ".join(RUNNER_OPTIONAL_KEYS)}).')
-            continue
-        node: Any = cfg
-        for depth, part in enumerate(parts[:-1]):
-            path = '.'.join(parts[:depth + 1])
-            parent = '.'.join(parts[:depth]) or 'the config'
-            if isinstance(node, (dict, Config)):
-                if part not in node:
-                    hint = difflib.get_close_matches(
-                        part, [str(k) for k in node.keys()], n=1)
-                    if depth == 0 and part in RUNNER_OPTIONAL_KEYS:
-                        raise ConfigOptionError(
-                            f'unknown --cfg-options key {key!r}: {path!r} is '
-                            'not in the config; set it as a whole, e.g. '
-                            f'{path}="dict(...)"')
-                    raise ConfigOptionError(
-                        f'unknown --cfg-options key {key!r}: {path!r} does '
-                        'not exist in the config' +
-                        (f' (did you mean {hint[0]!r}?)' if hint else '') +
-                        f'; keys of {parent!r}: {_describe_keys(node)}. '
-                        'Only the last part of a key may be new.')
-                node = node[part]
-            elif isinstance(node, (list, tuple)):
+        if isinstance(value, str) and re.match(r'^\s*dict\s*\(', value):
+            raise ConfigOptionError(
+                f'--cfg-options {key}={value}: mmengine cannot parse a '
+                'dict(...) value on the command line; set its keys one by '
+                f'one instead, e.g. {key}.type=... {key}.checkpoint=...')
+        top = parts[0]
+        if top not in cfg:
+            if top in RUNNER_OPTIONAL_KEYS:
+                created.append(key)
+                continue
+            hint = difflib.get_close_matches(top, list(cfg.keys()), n=1)
+            where = (f'there is no top-level key {top!r} in the config'
+                     if len(parts) == 1 else
+                     f'{top!r} does not exist in the config')
+            raise ConfigOptionError(
+                f'unknown --cfg-options key {key!r}: {where}' +
+                (f' (did you mean {hint[0]!r}?)' if hint else '') +
+                '; top-level keys must already exist (or be one of '
+                f'{", ".join(RUNNER_OPTIONAL_KEYS)}).')
+        node: Any = cfg[top]
+        for depth, part in enumerate(parts[1:], start=1):
+            parent = '.'.join(parts[:depth])
+            if isinstance(node, (list, tuple)):
                 if not part.isdigit() or int(part) >= len(node):
                     raise ConfigOptionError(
                         f'unknown --cfg-options key {key!r}: {parent!r} is a '
                         f'list of {len(node)} items, so {part!r} must be an '
                         f'index in 0..{len(node) - 1}')
                 node = node[int(part)]
-            else:
+                continue
+            if not isinstance(node, (dict, Config)):
                 raise ConfigOptionError(
                     f'unknown --cfg-options key {key!r}: {parent!r} is a '
                     f'{type(node).__name__} ({_short(node)}), not a dict, so '
                     f'it has no key {part!r}')
-        last = parts[-1]
-        if isinstance(node, (list, tuple)):
-            if not last.isdigit() or int(last) >= len(node):
+            if part in node:
+                node = node[part]
+                continue
+            hint = _close_match(part, list(node.keys()))
+            if hint is not None:
                 raise ConfigOptionError(
                     f'unknown --cfg-options key {key!r}: '
-                    f'{".".join(parts[:-1])!r} is a list of {len(node)} '
-                    f'items, so {last!r} must be an index in '
-                    f'0..{len(node) - 1}')
-        elif not isinstance(node, (dict, Config)):
-            raise ConfigOptionError(
-                f'unknown --cfg-options key {key!r}: '
-                f'{".".join(parts[:-1])!r} is a {type(node).__name__} '
-                f'({_short(node)}), not a dict')
+                    f'{".".join(parts[:depth + 1])!r} does not exist in the '
+                    f'config (did you mean {hint!r}?); keys of {parent!r}: '
+                    f'{_describe_keys(node)}. A new key that close to an '
+                    'existing one is taken for a typo.')
+            created.append(key)
+            break
+    return created
+
+
+def log_created_keys(created: Sequence[str]) -> None:
+    """Say once which ``--cfg-options`` keys are new to the config.
+
+    Args:
+        created (Sequence[str]): Keys returned by :func:`check_cfg_options`.
+    """
+    if created:
+        print('--cfg-options: creating keys that the config does not have: '
+              + ', '.join(created))
 
 
 def enable_amp(cfg: Config) -> None:
@@ -363,6 +409,62 @@ def set_default_dataloader_cfg(cfg: Config,
     if no_persistent_workers or dataloader_cfg.get('num_workers', 0) == 0:
         dataloader_cfg['persistent_workers'] = False
     cfg[field] = dataloader_cfg
+
+
+#: collate functions that stack every field into one tensor: wrong for the
+#: variable-size images and instance lists of mmdet/mmseg data samples
+STACKING_COLLATES = ('default_collate', 'mmengine.default_collate')
+#: scopes whose data samples need mmengine's ``pseudo_collate`` (the Runner's
+#: default when a dataloader names no ``collate_fn``)
+PSEUDO_COLLATE_SCOPES = ('mmdet', 'mmseg')
+
+
+def dataloader_defaults(cfg: Config) -> Dict[str, Any]:
+    """The dataloader keys a config may leave out, by library convention.
+
+    mmpretrain's ``tools/train.py`` fills in
+    ``collate_fn=dict(type='default_collate')`` (its packed inputs have one
+    size), while mmdet and mmseg leave it to the Runner, whose default
+    ``pseudo_collate`` keeps their variable-size images in lists. So the
+    collate function is added only for mmpretrain-scoped configs.
+
+    Args:
+        cfg (Config): The loaded config.
+
+    Returns:
+        Dict[str, Any]: Default dataloader keys.
+    """
+    scope = cfg.get('default_scope', None) or 'mmpretrain'
+    if scope in PSEUDO_COLLATE_SCOPES:
+        return {}
+    return dict(collate_fn=dict(type='default_collate'))
+
+
+def check_collate_fns(cfg: Config) -> None:
+    """Refuse a stacking collate function on mmdet/mmseg dataloaders.
+
+    Args:
+        cfg (Config): The merged config.
+
+    Raises:
+        UsageError: Naming the dataloader and the collate function needed.
+    """
+    scope = cfg.get('default_scope', None) or 'mmpretrain'
+    if scope not in PSEUDO_COLLATE_SCOPES:
+        return
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(field, None)
+        if not isinstance(loader, dict):
+            continue
+        collate = loader.get('collate_fn') or {}
+        if collate.get('type') in STACKING_COLLATES:
+            raise UsageError(
+                f'`{field}.collate_fn` is {collate.get("type")!r}, but '
+                f'{scope} batches hold images of different sizes and '
+                'per-image instances, which it cannot stack; remove the key '
+                "(the Runner then uses mmengine's pseudo_collate, as "
+                f"{scope}'s own configs do) or set "
+                f"`{field}.collate_fn=dict(type='pseudo_collate')`.")
 
 
 def setup_default_scope(cfg: Config) -> str:
@@ -483,16 +585,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                 'the learning rate was set for)')
         cfg.auto_scale_lr.enable = True
 
-    defaults = dict(
-        pin_memory=torch.cuda.is_available(),
-        persistent_workers=True,
-        collate_fn=dict(type='default_collate'))
+    defaults = dataloader_defaults(cfg)
+    defaults.update(
+        pin_memory=torch.cuda.is_available(), persistent_workers=True)
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         set_default_dataloader_cfg(cfg, field, defaults, args.no_pin_memory,
                                    args.no_persistent_workers)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    check_collate_fns(cfg)
     return cfg
 
 
@@ -547,6 +649,50 @@ def check_train_data(cfg: Config) -> None:
         raise UsageError(str(e)) from e
 
 
+def check_init_checkpoints(cfg: Config) -> None:
+    """Check every ``init_cfg=dict(type='Pretrained', ...)`` of the model.
+
+    A ``checkpoint`` that is unset (the transfer configs leave it to the
+    user) or a local file that does not exist is reported with the config
+    key to set, before the Runner writes anything. URLs and model-zoo names
+    (``mmpretrain://...``) are left to the loaders.
+
+    Args:
+        cfg (Config): The final config.
+
+    Raises:
+        UsageError: Naming the key and the expected value.
+    """
+
+    def visit(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            init = node.get('init_cfg')
+            if isinstance(init, dict) and init.get('type') == 'Pretrained':
+                key = f'{path}.init_cfg.checkpoint'
+                ckpt = init.get('checkpoint')
+                if not ckpt:
+                    raise UsageError(
+                        f'`{key}` is not set: this config starts from '
+                        'pre-trained weights; pass --cfg-options '
+                        f'{key}=PATH (a pre-training or fine-tuning '
+                        'checkpoint), or set init_cfg=None to start from '
+                        'random weights.')
+                if isinstance(ckpt, str) and '://' not in ckpt and \
+                        not osp.isfile(ckpt):
+                    raise UsageError(
+                        f'`{key}` = {ckpt!r}: no such file (resolved to '
+                        f'{osp.abspath(ckpt)!r}); pass --cfg-options '
+                        f'{key}=PATH.')
+            for k, v in node.items():
+                if k != 'init_cfg':
+                    visit(v, f'{path}.{k}')
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                visit(v, f'{path}.{i}')
+
+    visit(cfg.get('model', None), 'model')
+
+
 def build_runner(cfg: Config):
     """Build the Runner (or the ``runner_type`` from the registry).
 
@@ -573,12 +719,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv, parser)
     check_config_file(parser, args.config)
 
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     try:
         if args.cfg_options is not None:
-            check_cfg_options(cfg, args.cfg_options)
+            log_created_keys(check_cfg_options(cfg, args.cfg_options))
         cfg = merge_args(cfg, args)
         check_train_data(cfg)
+        check_init_checkpoints(cfg)
     except UsageError as e:
         parser.error(str(e))
     setup_default_scope(cfg)

@@ -66,6 +66,10 @@ model_wrapper_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
+# mmengine's Runner, with the total batch = processes x per-process batch x
+# accumulative_counts logged and used by `auto_scale_lr` (mkd_mm)
+runner_type = 'mmpretrain.MKDRunner'
+
 # set log level
 log_level = 'INFO'
 

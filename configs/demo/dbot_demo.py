@@ -66,6 +66,8 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='BootstrapTeacherHook', stage_ends=stage_ends),
 ]
+# the lr above is set for this batch (1 process x 64), not scaled
+auto_scale_lr = dict(base_batch_size=64, enable=False)
 # the demo images (96 px) cropped to 32 px
 train_dataloader = dict(
     batch_size=64,

@@ -7,10 +7,10 @@
 # `no_weight_decay() = {'pos_embed', 'cls_token'}`), gradient clipping 3.0,
 # 10 warm-up epochs from 0 then cosine to 1e-5, 1 stage of 1600 epochs.
 #
-# Reference batch: 8 GPUs x 128 images x 4 accumulation steps = 4096 (the
-# official 32 GPUs x 128). With another setup change
-# `optim_wrapper.accumulative_counts` or use `--auto-scale-lr` (scales
-# against 1024 = 8 x 128 real images per step).
+# Total batch = GPUs x per-GPU batch x accumulative_counts; the recipe's is
+# 4096 = 8 GPUs x 128 x 4 (the official 32 GPUs x 128). The official lr is
+# absolute, so it is not scaled (MKDRunner warns if the batch differs); keep
+# 4096 on 16 / 32 GPUs with accumulative_counts=2 / 1, or `--auto-scale-lr`.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
@@ -37,4 +37,4 @@ param_scheduler = [
 ]
 # mmengine's EpochBasedTrainLoop, plus an exact mid-epoch resume
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=1600)
-auto_scale_lr = dict(base_batch_size=1024, enable=False)
+auto_scale_lr = dict(base_batch_size=4096, enable=False)

@@ -64,4 +64,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     logger=dict(type='LoggerHook', interval=10))
 randomness = dict(seed=0, diff_rank_seed=True)
+# the learning rate above is for this total batch (GPUs x per-GPU batch x
+# accumulative_counts, as in the file name); MKDRunner logs the batch used
+# and warns when it differs (`--auto-scale-lr` scales the lr linearly)
 auto_scale_lr = dict(base_batch_size=16384)
+runner_type = 'mmpretrain.MKDRunner'

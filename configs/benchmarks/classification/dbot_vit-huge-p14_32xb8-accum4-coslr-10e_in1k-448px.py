@@ -115,5 +115,8 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
 randomness = dict(seed=0, diff_rank_seed=True)
-# the learning rate above is for the batch size of the file name
+# the learning rate above is for this total batch (GPUs x per-GPU batch x
+# accumulative_counts, as in the file name); MKDRunner logs the batch used
+# and warns when it differs (`--auto-scale-lr` scales the lr linearly)
 auto_scale_lr = dict(base_batch_size=1024)
+runner_type = 'mmpretrain.MKDRunner'

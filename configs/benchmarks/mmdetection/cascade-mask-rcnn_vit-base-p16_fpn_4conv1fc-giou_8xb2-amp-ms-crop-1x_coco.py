@@ -181,4 +181,8 @@ param_scheduler = [
         milestones=[8, 11],
         gamma=0.1)
 ]
+# the learning rate above is for this total batch (GPUs x per-GPU batch x
+# accumulative_counts, as in the file name); MKDRunner logs the batch used
+# and warns when it differs (`--auto-scale-lr` scales the lr linearly)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+runner_type = 'mmpretrain.MKDRunner'

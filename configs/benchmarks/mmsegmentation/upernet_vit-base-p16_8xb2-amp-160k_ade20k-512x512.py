@@ -86,4 +86,8 @@ param_scheduler = [
 train_dataloader = dict(batch_size=2)
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
+# the learning rate above is for this total batch (GPUs x per-GPU batch x
+# accumulative_counts, as in the file name); MKDRunner logs the batch used
+# and warns when it differs (`--auto-scale-lr` scales the lr linearly)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+runner_type = 'mmpretrain.MKDRunner'

@@ -23,8 +23,8 @@ class MKDViT(MAEViT):
     - the outputs of chosen blocks are returned (DMAE aligns block 9 of 12);
     - weights are initialised exactly as the official MAE/dBOT/DMAE code
       (xavier-uniform linears with zero bias, LN 1/0, xavier on the flattened
-      patch projection, ``N(0, 0.02)`` class token, fixed 2-D sin-cos
-      position embedding in MAE's channel layout);
+      patch projection with its bias left as built, ``N(0, 0.02)`` class
+      token, fixed 2-D sin-cos position embedding in MAE's channel layout);
     - optional activation checkpointing of the blocks (``with_cp``).
 
     Parameter names are those of mmpretrain's :class:`VisionTransformer`, so
@@ -42,6 +42,10 @@ class MKDViT(MAEViT):
         mask_ratio (float): Ratio of masked patches. Defaults to 0.75.
         with_cp (bool): Checkpoint the activations of every block while
             training, trading compute for memory. Defaults to False.
+        zero_patch_bias (bool): Zero the patch projection bias at every
+            (re-)initialisation. Defaults to False: as the official code, it
+            keeps PyTorch's default at build time and its trained value at
+            a dBOT breakpoint (see :func:`init_mae_vit_`).
         **kwargs: Other arguments of :class:`MAEViT`.
     """
 
@@ -53,6 +57,7 @@ class MKDViT(MAEViT):
                  drop_path_rate: float = 0.,
                  mask_ratio: float = 0.75,
                  with_cp: bool = False,
+                 zero_patch_bias: bool = False,
                  **kwargs) -> None:
         super().__init__(
             arch=arch,
@@ -64,6 +69,7 @@ class MKDViT(MAEViT):
             **kwargs)
         check_mask_ratio(mask_ratio, self.num_patches, 'backbone.mask_ratio')
         self.with_cp = with_cp
+        self.zero_patch_bias = zero_patch_bias
 
     def init_weights(self) -> None:
         """Initialise as the official code does, unless pre-trained."""
@@ -79,7 +85,7 @@ class MKDViT(MAEViT):
 
         Used at build time and by dBOT at every stage breakpoint.
         """
-        init_mae_vit_(self)
+        init_mae_vit_(self, zero_patch_bias=self.zero_patch_bias)
 
     def _run_layer(self, layer: torch.nn.Module,
                    x: torch.Tensor) -> torch.Tensor:

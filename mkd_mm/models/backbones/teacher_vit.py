@@ -54,6 +54,9 @@ class TeacherViT(VisionTransformer):
             keys under this prefix) and ``download`` (fetch a missing
             model-zoo file, default True). Defaults to None (random init with
             the MAE rules).
+        zero_patch_bias (bool): Zero the patch projection bias of a random
+            teacher. Defaults to False (official: PyTorch's default, see
+            :func:`init_mae_vit_`).
         **kwargs: Other arguments of :class:`VisionTransformer`.
     """
 
@@ -64,6 +67,7 @@ class TeacherViT(VisionTransformer):
                  patch_size: int = 16,
                  final_norm: bool = False,
                  init_cfg: Optional[dict] = None,
+                 zero_patch_bias: bool = False,
                  **kwargs) -> None:
         if isinstance(arch, str):
             arch_settings = copy.deepcopy(
@@ -91,6 +95,7 @@ class TeacherViT(VisionTransformer):
             **kwargs)
         self.pos_embed.requires_grad = False
         self.depth = depth
+        self.zero_patch_bias = zero_patch_bias
 
     @property
     def num_patches(self) -> int:
@@ -115,7 +120,7 @@ class TeacherViT(VisionTransformer):
 
     def reset_parameters(self) -> None:
         """Initialise with the MAE rules (the random teacher)."""
-        init_mae_vit_(self)
+        init_mae_vit_(self, zero_patch_bias=self.zero_patch_bias)
 
     def forward(self,
                 x: torch.Tensor,
