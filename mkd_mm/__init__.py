@@ -34,6 +34,7 @@ register_safe_globals()
 register_config_scope()
 register_atomic_local_backend()
 
+from . import registry  # noqa: E402,F401  (the mkd_mm:: scope)
 from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403

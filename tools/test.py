@@ -290,6 +290,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    train.drop_collate_scopes(cfg)
     train.check_collate_fns(cfg)
     return cfg
 

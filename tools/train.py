@@ -70,6 +70,27 @@ RUNNER_OPTIONAL_KEYS = (
 TYPO_CUTOFF = 0.85
 
 
+class CfgOptionsAction(DictAction):
+    """mmengine's ``DictAction``, refusing ``key=dict(...)`` values first.
+
+    ``DictAction`` parses numbers, booleans, ``None``, strings and
+    ``[...]``/``(...)`` lists; on a ``dict(...)`` value it recurses until
+    Python gives up (``RecursionError``). Such a value gets a usage error
+    that shows the dotted keys to use instead.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for kv in values:
+            key, _, value = kv.partition('=')
+            if re.match(r'^\s*dict\s*\(', value):
+                parser.error(
+                    f'--cfg-options {kv}: mmengine cannot parse a dict(...) '
+                    'value on the command line; set its keys one by one '
+                    f'instead, e.g. {key}.type=... {key}.checkpoint=... '
+                    '(new nested keys are created).')
+        super().__call__(parser, namespace, values, option_string)
+
+
 class UsageError(ValueError):
     """A command-line argument that does not fit the config."""
 
@@ -87,7 +108,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file. If the value to '
         'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
@@ -263,10 +284,8 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> List[str]:
       reported as a typo with "did you mean";
     * a list/tuple is indexed by an in-range integer (``pipeline.1.scale``);
       a key cannot go below a value that is not a dict (``model.type.x``);
-    * values are parsed by mmengine's ``DictAction``, which knows numbers,
-      booleans, ``None``, strings and ``[...]``/``(...)`` lists, not
-      ``dict(...)`` expressions: such a value is refused with the dotted
-      keys to use instead.
+    * ``dict(...)`` values are refused earlier, by
+      :class:`CfgOptionsAction`.
 
     Args:
         cfg (Config): The loaded config (before merging the options).
@@ -280,15 +299,10 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> List[str]:
         ConfigOptionError: For the first key that does not fit, naming it.
     """
     created = []
-    for key, value in options.items():
+    for key in options:
         parts = key.split('.')
         if any(part == '' for part in parts):
             raise ConfigOptionError(f'--cfg-options key {key!r} is malformed')
-        if isinstance(value, str) and re.match(r'^\s*dict\s*\(', value):
-            raise ConfigOptionError(
-                f'--cfg-options {key}={value}: mmengine cannot parse a '
-                'dict(...) value on the command line; set its keys one by '
-                f'one instead, e.g. {key}.type=... {key}.checkpoint=...')
         top = parts[0]
         if top not in cfg:
             if top in RUNNER_OPTIONAL_KEYS:
@@ -438,6 +452,26 @@ def dataloader_defaults(cfg: Config) -> Dict[str, Any]:
     if scope in PSEUDO_COLLATE_SCOPES:
         return {}
     return dict(collate_fn=dict(type='default_collate'))
+
+
+def drop_collate_scopes(cfg: Config) -> None:
+    """Remove the ``_scope_`` mmengine puts on inherited collate functions.
+
+    A config inheriting by package (``_base_ = 'mkd_mm::...'``) gets
+    ``_scope_`` on the first typed dict of every branch, ``collate_fn``
+    included; the Runner passes every key but ``type`` of ``collate_fn`` to
+    the function, which then fails on ``_scope_``. Collate functions are
+    looked up by name in mmengine's ``FUNCTIONS``, so the scope is not
+    needed.
+
+    Args:
+        cfg (Config): The config, modified in place.
+    """
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(field, None)
+        if isinstance(loader, dict) and isinstance(
+                loader.get('collate_fn'), dict):
+            loader['collate_fn'].pop('_scope_', None)
 
 
 def check_collate_fns(cfg: Config) -> None:
@@ -594,6 +628,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    drop_collate_scopes(cfg)
     check_collate_fns(cfg)
     return cfg
 

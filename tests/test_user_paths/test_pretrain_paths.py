@@ -52,7 +52,7 @@ def test_stage1_writes_where_stage2_looks(stages):
     assert first.returncode == 0, fail_message(first)
     assert (root / 'work_dirs' / 'vitb_stage1' / 'epoch_1.pth').is_file()
     text = first.stdout + first.stderr
-    assert 'Total batch 2 = 1 processes x 2 per process x 4 accumulation' \
+    assert 'Total batch 8 = 1 processes x 2 per process x 4 accumulation' \
         in text
     # the recipe's 4096 differs: warned, lr scaled as the official code does
     assert "differs from the recipe's 4096" in text
