@@ -9,7 +9,7 @@ _base_ = [
 ]
 train_dataloader = dict(batch_size=64)
 optim_wrapper = dict(accumulative_counts=8)
-auto_scale_lr = dict(base_batch_size=512)
+# the recipe total batch 4096 comes from the schedule (auto_scale_lr)
 
 # keep the last checkpoints (the final one is the next stage's teacher); save
 # RNG states so that `--resume` continues bit-identically

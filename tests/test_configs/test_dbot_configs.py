@@ -96,3 +96,34 @@ def test_stage2_teacher_checkpoint_overridable():
     cfg.merge_from_dict(
         {'model.teacher.init_cfg.checkpoint': 'other/file.pth'})
     assert cfg.model.teacher.init_cfg.checkpoint == 'other/file.pth'
+
+
+def test_stage_by_stage_seeds_draw_a_fresh_student():
+    """Each stage config has its own seed, so the stage-2 (3) student does
+    not restart from the stage-1 student's initial weights (nor the random
+    stage-1 teacher's, a copy of them), as in the one-run schedule."""
+    from mmengine.runner import set_random_seed
+    seeds, inits = {}, {}
+    for name in ('vitb_stage1', 'vitb_stage2', 'vitb_stage3'):
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'dbot', f'{name}.py'))
+        seeds[name] = cfg.randomness.seed
+        model_cfg = shrink_pretrain_model(cfg.model.to_dict())
+        model_cfg['teacher'].pop('init_cfg', None)
+        set_random_seed(cfg.randomness.seed)
+        model = MODELS.build(model_cfg)
+        model.init_weights()
+        inits[name] = model
+    assert len(set(seeds.values())) == 3
+    s1, s2, s3 = inits['vitb_stage1'], inits['vitb_stage2'], inits[
+        'vitb_stage3']
+    key = 'layers.0.attn.qkv.weight'
+    w1 = s1.backbone.state_dict()[key]
+    assert torch.equal(s1.teacher.state_dict()[key], w1)  # random teacher
+    for other in (s2, s3):
+        w = other.backbone.state_dict()[key]
+        assert (w - w1).norm() / w1.norm() > 0.5
+    for name in ('vitl_stage2', 'vith_stage2'):
+        stage1 = name.replace('stage2', 'stage1')
+        assert Config.fromfile(osp.join(ROOT, 'configs', 'dbot', f'{name}.py')).randomness \
+            .seed != Config.fromfile(osp.join(ROOT, 'configs', 'dbot',
+                                              f'{stage1}.py')).randomness.seed

@@ -18,11 +18,11 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.runner import Runner
 from mmpretrain.models import VisionTransformer
 from mmpretrain.registry import MODELS
 
 import mkd_mm  # noqa: F401
+from mkd_mm.engine.runner import MKDRunner
 from mkd_mm.models import num_visible_patches
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -122,16 +122,17 @@ def test_recipe(path):
     per_gpu = cfg.train_dataloader.batch_size
     assert (per_gpu, accum) == (128, 4)
     assert 8 * per_gpu * accum == 4096
-    # the lr mmengine's Runner.scale_lr produces on 8 GPUs
+    # the lr the configs' runner (MKDRunner.scale_lr) produces on 8 GPUs:
+    # total batch 8 x 128 x 4 = 4096 = the recipe's, so 2.4e-3 unchanged
+    assert cfg.runner_type == 'mmpretrain.MKDRunner'
+    assert cfg.auto_scale_lr.base_batch_size == 4096
     model = torch.nn.Linear(2, 2)
     ow = build_optim_wrapper(model, _cpu_optim_wrapper(cfg))
     fake_runner = SimpleNamespace(
-        _train_dataloader=cfg.train_dataloader,
-        world_size=8,
-        param_schedulers=None,
-        logger=SimpleNamespace(info=lambda *a: None))
+        _train_dataloader=cfg.train_dataloader, world_size=8)
+    fake_runner.batch_sizes = lambda w: MKDRunner.batch_sizes(fake_runner, w)
     assert cfg.auto_scale_lr.enable
-    Runner.scale_lr(fake_runner, ow, cfg.auto_scale_lr)
+    MKDRunner.scale_lr(fake_runner, ow, cfg.auto_scale_lr)
     assert ow.optimizer.param_groups[0]['lr'] == pytest.approx(2.4e-3)
     # the data pipeline: RRC(0.2, 1) bicubic + flip, no colour jitter
     steps = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]

@@ -42,6 +42,40 @@ def test_cfg_options_accepted(cfg, key):
     train_tool.check_cfg_options(cfg, {key: 1})
 
 
+@pytest.mark.parametrize('key', [
+    'model.teacher.init_cfg.type',  # a new dict under an existing one
+    'model.backbone.init_cfg.checkpoint',
+    'sync_bn.type',  # under a Runner key configs usually omit
+    'model_wrapper_cfg.find_unused_parameters',
+    'model.backbone.drop_path_rate',  # near 'drop_rate' but not a typo
+])
+def test_cfg_options_create_nested_keys(cfg, key):
+    cfg.model.setdefault('teacher', dict(type='TeacherViT'))
+    created = train_tool.check_cfg_options(cfg, {key: 1})
+    assert key in created or key == 'model_wrapper_cfg.find_unused_parameters'
+    merged = copy.deepcopy(cfg)
+    merged.merge_from_dict({key: 1})  # what mmengine then does with it
+    node = merged
+    for part in key.split('.'):
+        node = node[part]
+    assert node == 1
+
+
+def test_created_keys_are_logged_once(cfg, capsys):
+    cfg.model.setdefault('teacher', dict(type='TeacherViT'))
+    created = train_tool.check_cfg_options(
+        cfg, {
+            'model.teacher.init_cfg.type': 'Pretrained',
+            'model.teacher.init_cfg.checkpoint': 'x.pth',
+            'train_cfg.max_epochs': 1
+        })
+    train_tool.log_created_keys(created)
+    out = capsys.readouterr().out
+    assert out.count('creating keys') == 1
+    assert 'model.teacher.init_cfg.type, model.teacher.init_cfg.checkpoint' \
+        in out and 'max_epochs' not in out
+
+
 @pytest.mark.parametrize('key, message', [
     ('train_cfgs', "there is no top-level key 'train_cfgs'"),
     ('modle.backbone.arch',
@@ -49,12 +83,14 @@ def test_cfg_options_accepted(cfg, key):
     ('model.backbonee.arch',
      "'model.backbonee' does not exist in the config (did you mean "
      "'backbone'?)"),
+    ('train_cfg.max_epoch',
+     "'train_cfg.max_epoch' does not exist in the config (did you mean "
+     "'max_epochs'?)"),
     ('train_dataloader.dataset.pipeline.9.scale',
      "is a list of 4 items, so '9' must be an index in 0..3"),
     ('train_dataloader.dataset.pipeline.x', "so 'x' must be an index"),
     ('log_level.verbose', "'log_level' is a str ('INFO'), not a dict"),
     ('model.neck.patch_size.x', "'model.neck.patch_size' is a int"),
-    ('sync_bn.type', "'sync_bn' is not in the config; set it as a whole"),
     ('model..type', 'is malformed'),
 ])
 def test_cfg_options_rejected(cfg, key, message):
@@ -156,3 +192,46 @@ def test_test_tool_args(tmp_path):
     # a pre-training config has no test loop
     with pytest.raises(train_tool.UsageError, match='test_dataloader'):
         test_tool.merge_args(cfg, args)
+
+
+def test_dict_values_are_refused_before_dictaction():
+    """``key=dict(...)`` makes mmengine's DictAction recurse forever."""
+    with pytest.raises(SystemExit) as e:
+        _args('--cfg-options', 'model.teacher.init_cfg=dict(type=Pretrained)')
+    assert e.value.code == 2
+
+
+def test_collate_defaults_follow_each_library(cfg):
+    assert train_tool.dataloader_defaults(cfg) == dict(
+        collate_fn=dict(type='default_collate'))
+    for scope in ('mmdet', 'mmseg'):
+        cfg.default_scope = scope
+        assert train_tool.dataloader_defaults(cfg) == {}
+        cfg.train_dataloader.collate_fn = dict(type='default_collate')
+        with pytest.raises(train_tool.UsageError,
+                           match='train_dataloader.collate_fn.*pseudo_collate'):
+            train_tool.check_collate_fns(cfg)
+        cfg.train_dataloader.collate_fn = dict(type='pseudo_collate')
+        train_tool.check_collate_fns(cfg)
+
+
+def test_unset_init_checkpoint_is_refused(cfg):
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=None)
+    with pytest.raises(train_tool.UsageError) as e:
+        train_tool.check_init_checkpoints(cfg)
+    assert '`model.backbone.init_cfg.checkpoint` is not set' in str(e.value)
+    assert '--cfg-options model.backbone.init_cfg.checkpoint=PATH' in str(
+        e.value)
+
+
+def test_missing_init_checkpoint_is_refused(cfg, tmp_path):
+    cfg.model.neck.init_cfg = dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'nope.pth'))
+    with pytest.raises(train_tool.UsageError,
+                       match=r'`model.neck.init_cfg.checkpoint` = .*nope.pth'
+                       r"': no such file"):
+        train_tool.check_init_checkpoints(cfg)
+    (tmp_path / 'nope.pth').write_bytes(b'x')
+    train_tool.check_init_checkpoints(cfg)
+    cfg.model.neck.init_cfg.checkpoint = 'mmpretrain://some-model'
+    train_tool.check_init_checkpoints(cfg)  # left to the model-zoo loader

@@ -128,3 +128,41 @@ def test_dist_train_finds_the_project_python(tmp_path):
     # the venv's python ran train.py, which names the missing config
     assert 'not this python' not in proc.stderr
     assert 'config file not found' in proc.stdout + proc.stderr
+
+
+def test_mim_entry_point_inherits_by_scope(tmp_path, demo_data):
+    """``mim train mkd_mm CONFIG`` runs the package's ``.mim/tools/train.py``
+    (set up by ``setup.py``); run that file directly."""
+    mim_train = REPO / 'mkd_mm' / '.mim' / 'tools' / 'train.py'
+    if not mim_train.is_file():
+        pytest.skip('mkd_mm is not installed with its .mim folder')
+    user = tmp_path / 'my_mae.py'
+    user.write_text(
+        "_base_ = 'mkd_mm::demo/mae_demo.py'\n"
+        "train_dataloader = dict(batch_size=2, num_workers=0, dataset=dict("
+        f"indices=4, data_root={str(demo_data / 'imagenet')!r}))\n"
+        "train_cfg = dict(max_epochs=1)\n")
+    proc = run([str(mim_train), user], cwd=tmp_path)
+    assert proc.returncode == 0, fail_message(proc)
+    assert (tmp_path / 'work_dirs' / 'my_mae' / 'epoch_1.pth').is_file()
+
+
+@pytest.mark.parametrize('library, config', [
+    ('mmdet', 'configs/benchmarks/mmdetection/cascade-mask-rcnn_vit-base-'
+     'p16_fpn_4conv1fc-giou_8xb2-amp-ms-crop-1x_coco.py'),
+    ('mmseg', 'configs/benchmarks/mmsegmentation/upernet_vit-base-p16_8xb2-'
+     'amp-160k_ade20k-512x512.py'),
+])
+def test_library_train_tool_runs_our_config(tmp_path, demo_data, library,
+                                            config):
+    """mmdet's / mmseg's own ``tools/train.py`` (what ``mim train mmdet``
+    runs) on our config, inherited by path with its ``custom_imports``."""
+    import importlib.util
+    tool = importlib.util.find_spec(library).submodule_search_locations[0]
+    tool = f'{tool}/.mim/tools/train.py'
+    cfg = prepare(config, tmp_path / 'cfg', demo_data)
+    proc = run([tool, cfg, '--work-dir', tmp_path / 'work'], cwd=tmp_path)
+    assert proc.returncode == 0, fail_message(proc)
+    assert list((tmp_path / 'work').glob('*.pth'))
+    assert 'Total batch 2 = 1 processes x 2 per process' in proc.stdout + \
+        proc.stderr

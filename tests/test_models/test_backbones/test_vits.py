@@ -107,3 +107,43 @@ def test_teacher_partial_forward_matches_full():
     assert torch.allclose(full(x)[0], feat0, atol=1e-6)
     for h in hooks:
         h.remove()
+
+
+@pytest.mark.parametrize('cls', [MKDViT, TeacherViT])
+def test_patch_bias_keeps_pytorch_default_init(cls):
+    """Official ``initialize_weights`` never touches the Conv2d bias: it
+    keeps PyTorch's default, uniform in +-1/sqrt(3 p^2), at build time; the
+    old zero rule is ``zero_patch_bias=True`` and changes nothing else."""
+    torch.manual_seed(0)
+    official = cls(arch=TINY_ARCH, img_size=32, patch_size=8)
+    official.init_weights()
+    torch.manual_seed(0)
+    zeroed = cls(
+        arch=TINY_ARCH, img_size=32, patch_size=8, zero_patch_bias=True)
+    zeroed.init_weights()
+    bias = official.patch_embed.projection.bias
+    bound = 1 / (3 * 8 * 8)**.5
+    assert torch.count_nonzero(bias) == bias.numel()
+    assert bias.abs().max() <= bound and bias.std() > bound / 4
+    assert torch.count_nonzero(zeroed.patch_embed.projection.bias) == 0
+    # the same random numbers for everything else: old and new paths agree
+    a, b = official.state_dict(), zeroed.state_dict()
+    differ = [k for k in a if not torch.equal(a[k], b[k])]
+    assert differ == ['patch_embed.projection.bias']
+
+
+def test_patch_bias_survives_reinitialisation():
+    """At a dBOT breakpoint the official re-init leaves the (trained) patch
+    bias as it is; every other student weight is drawn again."""
+    torch.manual_seed(0)
+    vit = MKDViT(arch=TINY_ARCH, img_size=32, patch_size=8)
+    vit.init_weights()
+    with torch.no_grad():
+        vit.patch_embed.projection.bias.fill_(0.25)  # "trained"
+    weight = vit.patch_embed.projection.weight.clone()
+    vit.reset_parameters()
+    assert torch.all(vit.patch_embed.projection.bias == 0.25)
+    assert not torch.equal(weight, vit.patch_embed.projection.weight)
+    vit.zero_patch_bias = True
+    vit.reset_parameters()
+    assert torch.count_nonzero(vit.patch_embed.projection.bias) == 0
