@@ -48,6 +48,8 @@ optim_wrapper = dict(
         type='AdamW', lr=1.5e-3, betas=(0.9, 0.95),
         weight_decay=0.05),
     clip_grad=dict(max_norm=3.0),
+    # frozen teacher left out with one log line (not one per tensor)
+    constructor='mmpretrain.FrozenAwareOptimWrapperConstructor',
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(

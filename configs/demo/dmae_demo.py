@@ -66,6 +66,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    # frozen teacher left out with one log line (not one per tensor)
+    constructor='mmpretrain.FrozenAwareOptimWrapperConstructor',
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
 # the lr above is set for the demo batch (1 process x 32), not scaled

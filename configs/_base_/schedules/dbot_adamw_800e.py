@@ -15,6 +15,8 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95),
         weight_decay=0.05),
+    # frozen teacher left out with one log line (not one per tensor)
+    constructor='mmpretrain.FrozenAwareOptimWrapperConstructor',
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(

@@ -18,6 +18,8 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=3e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05),
     clip_grad=dict(max_norm=3.0),
+    # frozen teacher left out with one log line (not one per tensor)
+    constructor='mmpretrain.FrozenAwareOptimWrapperConstructor',
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,

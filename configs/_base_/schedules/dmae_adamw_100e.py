@@ -26,6 +26,8 @@ optim_wrapper = dict(
         betas=(0.9, 0.95),
         eps=1e-8,
         weight_decay=0.05),
+    # frozen teacher left out with one log line (not one per tensor)
+    constructor='mmpretrain.FrozenAwareOptimWrapperConstructor',
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
 auto_scale_lr = dict(base_batch_size=4096, enable=True)
