@@ -8,8 +8,6 @@ dataset classes read them unchanged:
 * ``imagenet/``: ImageNet-style classification (10 shape classes), loadable by
   ``mmpretrain.datasets.ImageNet`` / ``CustomDataset`` with or without the
   ``meta/{train,val}.txt`` annotation lists.
-* ``imagenet32/``: the same classes at 32 px, many more images, with
-  striped shapes (local and global class evidence): the set of the demo.
 * ``coco/``: COCO-2017-style instance segmentation (4 shape categories,
   polygon masks), loadable by ``mmdet.datasets.CocoDataset``.
 * ``ade/ADEChallengeData2016/``: ADE20K-style semantic segmentation (toy
@@ -43,7 +41,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 #: Bump when the generated content changes, so that stale copies regenerate.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 1
 
 #: Class names of the ImageNet-style set, in label order (sorted, so that the
 #: folder-based loader of ``CustomDataset`` assigns the same labels).
@@ -53,13 +51,6 @@ IMAGENET_CLASSES: Tuple[str, ...] = ('arrow', 'circle', 'crescent', 'cross',
 IMAGENET_SIZE = 96
 IMAGENET_TRAIN_PER_CLASS = 40
 IMAGENET_VAL_PER_CLASS = 10
-
-#: The low-resolution set of the demo (``imagenet32/``): many small images
-#: to pre-train on, a small labelled subset to fine-tune on.
-IMAGENET32_SIZE = 32
-IMAGENET32_TRAIN_PER_CLASS = 300
-IMAGENET32_LABELLED_PER_CLASS = 20
-IMAGENET32_VAL_PER_CLASS = 50
 
 #: COCO-style categories (category ids 1..4, in this order).
 COCO_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'star')
@@ -328,18 +319,14 @@ class _Writer:
         self.write(rel, text.encode('utf-8'))
 
 
-def classification_image(rng: random.Random,
-                         name: str,
-                         size: int,
-                         stripe_angle: Optional[float] = None) -> np.ndarray:
+def classification_image(rng: random.Random, name: str,
+                         size: int) -> np.ndarray:
     """One image of the ImageNet-style set: a shape on a natural background.
 
     Args:
         rng (random.Random): Random generator.
         name (str): The shape (class) name.
         size (int): Image side in pixels.
-        stripe_angle (float, optional): Fill the shape with two-tone stripes
-            at this orientation (radians); solid if None.
 
     Returns:
         np.ndarray: ``(size, size, 3)`` float image.
@@ -368,17 +355,7 @@ def classification_image(rng: random.Random,
     else:
         angle = rng.uniform(0, 2 * math.pi)
     mask = render_mask(shape_parts(name, cx, cy, r, angle), (size, size))
-    colour = foreground_colour(rng, img, mask)
-    if stripe_angle is None:
-        return paint(img, mask, colour, rng)
-    # local evidence: stripes of a class-specific orientation (+-10 degrees)
-    # inside the shape, a period of size / 8 pixels
-    phi = stripe_angle + math.radians(rng.uniform(-10, 10))
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
-    wave = np.sin(2 * math.pi * (xs * math.cos(phi) + ys * math.sin(phi)) /
-                  (size / 8) + rng.uniform(0, 2 * math.pi))
-    img = paint(img, mask * (wave > 0), colour, rng)
-    return paint(img, mask * (wave <= 0), colour * 0.55, rng)
+    return paint(img, mask, foreground_colour(rng, img, mask), rng)
 
 
 def make_imagenet(writer: _Writer, seed: int) -> dict:
@@ -409,59 +386,6 @@ def make_imagenet(writer: _Writer, seed: int) -> dict:
                       '\n'.join(IMAGENET_CLASSES) + '\n')
     return dict(
         classes=list(IMAGENET_CLASSES), image_size=IMAGENET_SIZE, **counts)
-
-
-def make_imagenet32(writer: _Writer, seed: int) -> dict:
-    """Write the low-resolution demo set under ``imagenet32/``.
-
-    The set of ``make demo``: many small images (the layout of the
-    downsampled ImageNet 32x32 variants), so that a tiny ViT pre-trains on
-    thousands of images in minutes. Each image is drawn at twice the size
-    and downsampled (antialiased). Class evidence is global (the shape) and
-    local (stripes of a class-specific orientation inside it), so masked
-    modelling has local structure to predict and context to use.
-    ``meta/train.txt`` lists all training images (pre-training ignores the
-    labels), ``meta/train_labelled.txt`` the labelled subset used to
-    fine-tune and probe (the first ``IMAGENET32_LABELLED_PER_CLASS`` images
-    of each class), ``meta/val.txt`` the validation images.
-
-    Args:
-        writer (_Writer): The output writer (rooted at ``--out``).
-        seed (int): Random seed.
-
-    Returns:
-        dict: Counts for the manifest.
-    """
-    counts = {}
-    for split, per_class in (('train', IMAGENET32_TRAIN_PER_CLASS),
-                             ('val', IMAGENET32_VAL_PER_CLASS)):
-        lines, labelled = [], []
-        for label, name in enumerate(IMAGENET_CLASSES):
-            rng = random.Random(f'{seed}-imagenet32-{split}-{name}')
-            stripes = math.pi * label / len(IMAGENET_CLASSES)
-            for i in range(per_class):
-                rel = f'{name}/{name}_{split}_{i:04d}.JPEG'
-                img = classification_image(rng, name, 2 * IMAGENET32_SIZE,
-                                           stripes)
-                small = Image.fromarray(np.clip(img + 0.5, 0, 255).astype(
-                    np.uint8)).resize((IMAGENET32_SIZE, IMAGENET32_SIZE),
-                                      Image.LANCZOS)
-                writer.write(f'imagenet32/{split}/{rel}',
-                             to_jpeg_bytes(np.asarray(small, np.float32)))
-                lines.append(f'{rel} {label}')
-                if i < IMAGENET32_LABELLED_PER_CLASS:
-                    labelled.append(f'{rel} {label}')
-        writer.write_text(f'imagenet32/meta/{split}.txt',
-                          '\n'.join(lines) + '\n')
-        if split == 'train':
-            writer.write_text('imagenet32/meta/train_labelled.txt',
-                              '\n'.join(labelled) + '\n')
-            counts['train_labelled'] = len(labelled)
-        counts[split] = len(lines)
-    writer.write_text('imagenet32/meta/classes.txt',
-                      '\n'.join(IMAGENET_CLASSES) + '\n')
-    return dict(
-        classes=list(IMAGENET_CLASSES), image_size=IMAGENET32_SIZE, **counts)
 
 
 def _polygon_area(pts: Sequence[Point]) -> float:
@@ -693,10 +617,6 @@ do not edit, re-run the script instead. Counts are in `manifest.json`.
 - `imagenet/`: ImageNet layout (`train/<class>/*.JPEG`, `val/<class>/*.JPEG`,
   `meta/{{train,val}}.txt` with "class/file.JPEG label" lines), classes
   {imagenet_classes}.
-- `imagenet32/`: the same classes at 32 px, {imagenet32_train} training
-  images (`meta/train.txt`; `meta/train_labelled.txt`: the labelled subset of
-  {imagenet32_labelled}), {imagenet32_val} validation images; shapes filled
-  with stripes of a class-specific orientation (the set of `make demo`).
 - `coco/`: COCO 2017 layout (`train2017/`, `val2017/`,
   `annotations/instances_{{train,val}}2017.json`), polygon masks, categories
   {coco_classes}.
@@ -752,14 +672,13 @@ def generate(out: str, seed: int = 0) -> dict:
     # the folders this script owns (stale files from other versions).
     if osp.exists(manifest_path(out)):
         os.remove(manifest_path(out))
-    for sub in ('imagenet', 'imagenet32', 'coco', 'ade'):
+    for sub in ('imagenet', 'coco', 'ade'):
         shutil.rmtree(osp.join(out, sub), ignore_errors=True)
     writer = _Writer(out)
     info = dict(
         generator_version=GENERATOR_VERSION,
         seed=seed,
         imagenet=make_imagenet(writer, seed),
-        imagenet32=make_imagenet32(writer, seed),
         coco=make_coco(writer, seed),
         ade=make_ade(writer, seed))
     writer.write_text(
@@ -768,9 +687,6 @@ def generate(out: str, seed: int = 0) -> dict:
             version=GENERATOR_VERSION,
             seed=seed,
             imagenet_classes=', '.join(IMAGENET_CLASSES),
-            imagenet32_train=info['imagenet32']['train'],
-            imagenet32_labelled=info['imagenet32']['train_labelled'],
-            imagenet32_val=info['imagenet32']['val'],
             coco_classes=', '.join(COCO_CLASSES),
             ade_values=', '.join(f'{i + 1} {c}'
                                  for i, c in enumerate(ADE_CLASSES))))
@@ -829,8 +745,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"wrote {len(manifest['files'])} files to {args.out}: "
           f"imagenet {manifest['imagenet']['train']}+"
           f"{manifest['imagenet']['val']} images, "
-          f"imagenet32 {manifest['imagenet32']['train']}+"
-          f"{manifest['imagenet32']['val']} images, "
           f"coco {manifest['coco']['train']['images']}+"
           f"{manifest['coco']['val']['images']} images, "
           f"ade {manifest['ade']['train']}+{manifest['ade']['val']} images")
