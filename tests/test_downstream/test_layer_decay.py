@@ -143,9 +143,11 @@ def test_mmdet_style_keys_are_an_error():
 def test_mmseg_constructor_formula_and_why_not_used():
     """mmseg's LearningRateDecayOptimizerConstructor, checked on its MAE.
 
-    Same depth rule and scale formula as spec §4/§5, but it weight-decays
-    ``backbone.pos_embed`` / ``backbone.cls_token`` (spec §7 quirk 13) and
-    rejects any backbone whose class name lacks BEiT/MAE/ConvNeXt.
+    Same depth rule and scale formula as the official det/seg
+    ``LayerDecayOptimizerConstructor`` (docs/transfer.md, section 6), but it
+    weight-decays ``backbone.pos_embed`` / ``backbone.cls_token`` (as the
+    official det/seg code does) and rejects any backbone whose class name
+    lacks BEiT/MAE/ConvNeXt.
     """
     import mmseg.models  # noqa: F401
     from mmseg.registry import MODELS

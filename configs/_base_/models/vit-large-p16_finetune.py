@@ -1,5 +1,6 @@
 # ViT-L/16 classifier for end-to-end fine-tuning of an mkd_mm pre-trained
-# encoder (spec §3): global average pooling of the patch tokens followed by
+# encoder, as dbot:main_finetune.py + models_vit.py (docs/transfer.md,
+# section 3): global average pooling of the patch tokens followed by
 # `ln2` (= timm's fresh `fc_norm`), the pre-trained final norm unused
 # (`final_norm=False`), a linear head, label smoothing 0.1 and Mixup 0.8 /
 # CutMix 1.0 batch augments. The backbone loads its weights strictly

@@ -1,5 +1,5 @@
-# dBOT ViT-H/14 end-to-end fine-tuning on ImageNet-1k at 224 (spec §3,
-# column "dBOT H"): the ViT-B/16 recipe with 32 GPUs x 16 images x 2
+# dBOT ViT-H/14 end-to-end fine-tuning on ImageNet-1k at 224
+# (dbot:DOWNSTREAM.md): the ViT-B/16 recipe with 32 GPUs x 16 images x 2
 # accumulation steps = 1024, lr = 3e-4 x 1024 / 256, layer decay 0.75,
 # drop path 0.3, 50 epochs (5 warm-up). Reference top-1: 87.4 (dBOT Tab. 2).
 _base_ = './dbot_vit-base-p16_32xb32-coslr-100e_in1k.py'

@@ -1,5 +1,5 @@
 # dBOT ViT-H/14 fine-tuning at 448 pixels, starting from the 224-pixel
-# fine-tuned model (spec §3, column "dBOT H-448"). 32 GPUs x 8 images x 4
+# fine-tuned model (dbot:DOWNSTREAM.md). 32 GPUs x 8 images x 4
 # accumulation steps = 1024, lr = blr 7e-5 x 1024 / 256, layer decay 0.9,
 # drop path 0.4, 10 epochs (2 warm-up). Reference top-1: 88.0 (dBOT Tab. 2).
 _base_ = [
@@ -10,7 +10,8 @@ _base_ = [
 custom_imports = dict(
     imports=['mkd_mm.downstream.mmpretrain'], allow_failed_imports=False)
 
-# 448-pixel pipelines (spec §3: eval resizes to 448 and crops 448)
+# 448-pixel pipelines (dbot:util/datasets.py: eval resizes to 448 and crops
+# 448)
 bgr_mean = [103.53, 116.28, 123.675]
 bgr_std = [57.375, 57.12, 58.395]
 train_pipeline = [

@@ -1,5 +1,5 @@
-# dBOT ViT-L/16 end-to-end fine-tuning on ImageNet-1k (spec §3, column
-# "dBOT L"): the ViT-B/16 recipe with 32 GPUs x 32 = 1024,
+# dBOT ViT-L/16 end-to-end fine-tuning on ImageNet-1k
+# (dbot:DOWNSTREAM.md): the ViT-B/16 recipe with 32 GPUs x 32 = 1024,
 # lr = 3e-4 x 1024 / 256, layer decay 0.75, drop path 0.25, gradient clipping
 # 1.0, 50 epochs (5 warm-up).
 # Reference top-1: 86.6 (dBOT Tab. 2).

@@ -1,9 +1,9 @@
-# DMAE ViT-B/16 end-to-end fine-tuning on ImageNet-1k (spec §3, column
-# "DMAE B (code)": dmae:finetune.sh + main_finetune.py defaults): the dBOT
+# DMAE ViT-B/16 end-to-end fine-tuning on ImageNet-1k (the official recipe:
+# dmae:finetune.sh + main_finetune.py defaults): the dBOT
 # ViT-B/16 recipe with 8 GPUs x 128 = 1024, lr = blr 5e-4 x 1024 / 256,
 # layer decay 0.75, drop path 0.15, 100 epochs with 20 warm-up epochs, head
-# init std 2e-5. (The MAE recipe DMAE claims to follow uses warm-up 5 /
-# ld 0.65 / dp 0.1 [spec §7 quirk 4].)
+# init std 2e-5. (The MAE recipe DMAE claims to follow, DMAE paper Sec. 4.1,
+# uses warm-up 5 / ld 0.65 / dp 0.1: mae:FINETUNE.md + main_finetune.py.)
 # Reference top-1: 84.0 (DMAE Tab. 4, 100-epoch pre-training).
 _base_ = './dbot_vit-base-p16_32xb32-coslr-100e_in1k.py'
 

@@ -1,7 +1,8 @@
 # ViT-B Cascade Mask R-CNN with the position handling of the official dBOT
-# `vit_*` detection configs (spec §4, §7 quirk 10): no relative position
-# bias, only the learnable absolute embedding laid out on the official 42x68
-# grid (672x1092 px) and
+# `vit_*` detection configs (dbot:evaluation/object_detection/configs/
+# cascade_rcnn/vit_base_giou_4conv1f_coco_3x.py; docs/transfer.md,
+# section 4): no relative position bias, only the learnable absolute
+# embedding laid out on the official 42x68 grid (672x1092 px) and
 # interpolated (bicubic) to every input. Unlike the official code, whose
 # 14x14 -> 53x53 resize mismatched the model and left the embedding at zero,
 # the pre-trained embedding is loaded (resized to 42x68).

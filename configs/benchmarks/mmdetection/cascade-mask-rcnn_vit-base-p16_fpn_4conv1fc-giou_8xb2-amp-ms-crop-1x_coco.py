@@ -1,5 +1,6 @@
 # Cascade Mask R-CNN with a plain ViT-B/16 backbone on COCO: the dBOT
-# detection transfer (spec §4; paper Tab. 3 / Tab. A3).
+# detection transfer (dbot:DOWNSTREAM.md, dbot:evaluation/object_detection/;
+# paper Tab. 3 / Tab. A3).
 #
 # - Backbone `ViTDetBackbone`: taps after blocks (3, 5, 7, 11) without LN,
 #   drop path 0.2, activation checkpointing of every block, an absolute

@@ -1,6 +1,7 @@
-# Cascade Mask R-CNN with a plain ViT-L/16 backbone on COCO (spec §4): as the
-# ViT-B config, with taps after blocks (7, 11, 15, 23), 1024 channels and
-# layer decay over 24 blocks (lr 1e-4, ld 0.75, drop path 0.2).
+# Cascade Mask R-CNN with a plain ViT-L/16 backbone on COCO
+# (dbot:DOWNSTREAM.md; docs/transfer.md, section 4): as the ViT-B config,
+# with taps after blocks (7, 11, 15, 23), 1024 channels and layer decay over
+# 24 blocks (lr 1e-4, ld 0.75, drop path 0.2).
 # Reference (3-stage dBOT ViT-L, Tab. 3): AP box 56.0, AP mask 48.2.
 _base_ = './cascade-mask-rcnn_vit-base-p16_fpn_4conv1fc-giou_8xb2-amp-ms-crop-1x_coco.py'  # noqa: E501
 

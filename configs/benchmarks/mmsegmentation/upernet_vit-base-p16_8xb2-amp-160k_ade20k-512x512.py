@@ -1,5 +1,6 @@
 # UperNet with a plain ViT-B/16 backbone on ADE20K: the dBOT segmentation
-# transfer (spec §5; paper Tab. 4 / Tab. A4; dbot:DOWNSTREAM.md).
+# transfer (dbot:evaluation/mae_segmentation/; paper Tab. 4 / Tab. A4;
+# dbot:DOWNSTREAM.md).
 #
 # - Backbone `ViTSegBackbone` (the MAE/dBOT segmentation ViT): learnable
 #   absolute position embedding resized 14x14 -> 32x32 at load time, PLUS a

@@ -1,5 +1,6 @@
-# UperNet with a plain ViT-L/16 backbone on ADE20K (spec §5): as the ViT-B
-# config, with taps after blocks (7, 11, 15, 23), 1024 channels, lr 3e-5,
+# UperNet with a plain ViT-L/16 backbone on ADE20K (docs/transfer.md,
+# section 5): as the ViT-B config, with taps after blocks (7, 11, 15, 23),
+# 1024 channels, lr 3e-5,
 # layer decay 0.95 over 24 blocks and drop path 0.2 (dbot:DOWNSTREAM.md; the
 # official config file says lr 2e-5).
 # Reference (3-stage dBOT ViT-L, Tab. 4): mIoU 54.5, mAcc 66.0.

@@ -1,11 +1,13 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
 """Layer-wise learning-rate decay for ViT backbones with mmpretrain names.
 
-The rule (dBOT / MAE / BEiT fine-tuning, spec §3-§5): with ``L`` blocks,
-depth 0 is the stem (``patch_embed``, ``cls_token``, ``pos_embed``), depth
-``i + 1`` is block ``i`` (``backbone.layers.{i}.*``), and depth ``L + 1`` is
-everything else (neck, heads, norms after the blocks). The lr multiplier is
-``rate ** (L + 1 - depth)``, so the heads train at the base lr.
+The rule (dBOT / MAE / BEiT fine-tuning: ``dbot:util/lr_decay.py`` and the
+det/seg ``LayerDecayOptimizerConstructor``; docs/transfer.md, section 6):
+with ``L`` blocks, depth 0 is the stem (``patch_embed``, ``cls_token``,
+``pos_embed``), depth ``i + 1`` is block ``i`` (``backbone.layers.{i}.*``),
+and depth ``L + 1`` is everything else (neck, heads, norms after the
+blocks). The lr multiplier is ``rate ** (L + 1 - depth)``, so the heads
+train at the base lr.
 
 Neither mmdet's core constructor (ConvNeXt only) nor ViTDet's (``.blocks.``
 names) nor mmseg's (class-name check, weight-decays ``pos_embed`` and
@@ -75,7 +77,9 @@ class ViTLayerDecayOptimWrapperConstructorBase(DefaultOptimWrapperConstructor):
     - ``no_decay_names`` (Sequence[str]): backbone parameter names (without
       the prefix) that get no weight decay besides every 1-D parameter and
       every ``*.bias``. Defaults to ``('pos_embed', 'cls_token')``. The
-      official det/seg code weight-decays these two (spec §7 quirk 13);
+      official det/seg code weight-decays these two (its
+      ``LayerDecayOptimizerConstructor`` checks the names without the
+      ``backbone.`` prefix; docs/transfer.md, section 4);
       pass ``()`` to reproduce that.
     - ``backbone_prefix`` (str): defaults to ``'backbone.'``.
 

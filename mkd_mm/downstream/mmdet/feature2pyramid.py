@@ -12,10 +12,12 @@ from mmengine.model import BaseModule
 class Feature2Pyramid(BaseModule):
     """Turn same-resolution ViT taps into a 4-level pyramid (fpn1-4).
 
-    The ViT detection recipe of dBOT/iBOT/BEiT (spec §4): for a stride-16
-    input, rescale 4 gives ConvT(2, s2) -> norm -> GELU -> ConvT(2, s2)
-    (stride 4), rescale 2 gives ConvT(2, s2) (stride 8), rescale 1 is the
-    identity (stride 16) and rescale 0.5 is MaxPool(2, s2) (stride 32).
+    The ViT detection recipe of dBOT/iBOT/BEiT (fpn1-4 of
+    ``dbot:evaluation/object_detection/mmcv_custom/register_backbone.py``):
+    for a stride-16 input, rescale 4 gives ConvT(2, s2) -> norm -> GELU ->
+    ConvT(2, s2) (stride 4), rescale 2 gives ConvT(2, s2) (stride 8),
+    rescale 1 is the identity (stride 16) and rescale 0.5 is MaxPool(2, s2)
+    (stride 32).
     mmseg ships the same neck under this name; mmdet has none, so this is
     our own implementation registered in mmdet's ``MODELS``. It is followed
     by a standard ``FPN`` (put both in a list: ``neck=[Feature2Pyramid,

@@ -14,7 +14,8 @@ class ViTDetBackbone(TransferViT):
     LN; the multi-scale pyramid is built by the
     :class:`~mkd_mm.downstream.mmdet.Feature2Pyramid` neck (fpn1-4).
 
-    Position handling (spec §4 and §7 quirk 10):
+    Position handling (docs/transfer.md, section 4; dBOT paper App. A.3 vs
+    the ``vit_*`` configs of ``dbot:evaluation/object_detection/``):
 
     - ``use_rel_pos_bias=True`` (the paper, App. A.3): a zero-initialised
       relative position bias table per block, trained from scratch, on top

@@ -24,7 +24,8 @@ class TransferVisionTransformer(VisionTransformer):
     What may legitimately differ from a pre-training checkpoint:
 
     - the final norm ``ln1`` is unused when ``final_norm=False`` (global
-      average pooling recipe: the pre-trained ``norm`` is deleted, spec §3);
+      average pooling recipe: the pre-trained ``norm`` is deleted,
+      ``dbot:models_vit.py``);
     - ``ln2`` (the fc_norm of ``out_type='avg_featmap'``) is new;
     - layer-scale gammas are new when ``layer_scale_init_value > 0``.
 

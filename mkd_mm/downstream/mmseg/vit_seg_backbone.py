@@ -9,7 +9,8 @@ class ViTSegBackbone(TransferViT):
     """Plain ViT backbone for mmseg (dBOT UperNet transfer on ADE20K).
 
     A :class:`~mkd_mm.downstream.common.TransferViT` registered in mmseg's
-    ``MODELS``; it reproduces the MAE/dBOT segmentation backbone (spec §5):
+    ``MODELS``; it reproduces the MAE/dBOT segmentation backbone
+    (``dbot:evaluation/mae_segmentation/backbone/mae.py``):
     learnable absolute position embedding resized from the pre-training grid
     to 32x32 at load time, **plus** a zero-initialised per-block relative
     position bias (``use_rel_pos_bias=True``) and layer-scale gammas
