@@ -20,7 +20,8 @@ def _build(**kwargs):
 
 
 def _hand_loss(model, x, info):
-    """dBOT's loss written out from the spec, independently of the head."""
+    """dBOT's loss written out from the paper and the official code,
+    independently of the head."""
     latent, _ = model.backbone.forward_masked(x, info)
     pred = model.neck(latent, info.ids_restore)
     with torch.no_grad():

@@ -53,7 +53,8 @@ def _patchify(imgs, p):
 
 
 def _hand_losses(model, x, info, norm_pix=False):
-    """DMAE's loss written out from the spec, independently of the head."""
+    """DMAE's loss written out from the paper and the official code,
+    independently of the head."""
     latent, _ = model.backbone.forward_masked(x, info)
     # one student block per pair, in pair order (blocks may repeat)
     feats = [
