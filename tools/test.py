@@ -166,6 +166,26 @@ def enable_visualization(cfg: Config, args: argparse.Namespace,
             hook.test_out_dir = args.show_dir
 
 
+def flip_tta_pipeline(test_pipeline: list, pack: dict) -> list:
+    """The test pipeline with its packing step replaced by a flip TTA.
+
+    Args:
+        test_pipeline (list): The config's test pipeline.
+        pack (dict): The packing transform to run on both views.
+
+    Returns:
+        list: The TTA pipeline (original and horizontally flipped view).
+    """
+    pipeline = deepcopy(test_pipeline)
+    pipeline[-1] = dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='RandomFlip', prob=1.),
+            dict(type='RandomFlip', prob=0.)
+        ], [pack]])
+    return pipeline
+
+
 def enable_tta(cfg: Config, scope: str) -> None:
     """Wrap the model for test-time augmentation (per library).
 
@@ -187,13 +207,8 @@ def enable_tta(cfg: Config, scope: str) -> None:
     if scope == 'mmpretrain':
         cfg.setdefault('tta_model', dict(type='mmpretrain.AverageClsScoreTTA'))
         if 'tta_pipeline' not in cfg:
-            cfg.tta_pipeline = deepcopy(test_pipeline)
-            cfg.tta_pipeline[-1] = dict(
-                type='TestTimeAug',
-                transforms=[[
-                    dict(type='RandomFlip', prob=1.),
-                    dict(type='RandomFlip', prob=0.)
-                ], [test_pipeline[-1]]])
+            cfg.tta_pipeline = flip_tta_pipeline(test_pipeline,
+                                                 test_pipeline[-1])
     elif scope == 'mmdet':
         cfg.setdefault(
             'tta_model',
@@ -215,13 +230,7 @@ def enable_tta(cfg: Config, scope: str) -> None:
             pack['meta_keys'] = tuple(pack.get('meta_keys', (
                 'img_id', 'img_path', 'ori_shape', 'img_shape',
                 'scale_factor'))) + ('flip', 'flip_direction')
-            cfg.tta_pipeline = deepcopy(test_pipeline)
-            cfg.tta_pipeline[-1] = dict(
-                type='TestTimeAug',
-                transforms=[[
-                    dict(type='RandomFlip', prob=1.),
-                    dict(type='RandomFlip', prob=0.)
-                ], [pack]])
+            cfg.tta_pipeline = flip_tta_pipeline(test_pipeline, pack)
     missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
     if missing:
         raise train.UsageError(

@@ -12,16 +12,23 @@ Examples:
         python -m torch.distributed.run --nproc_per_node 8 \\
             tools/train.py CONFIG --launcher pytorch
 
-The config is read with :meth:`mmengine.config.Config.fromfile`; configs of
-this project import ``mkd_mm`` through ``custom_imports`` and declare their
-``default_scope`` (``mmpretrain`` unless the config says otherwise), so this
-script does not import ``mkd_mm`` itself.
+The config is read with :meth:`mmengine.config.Config.fromfile` after the
+``mkd_mm::`` config scope is registered (:func:`load_config`), so user
+configs may inherit ours by package; configs declare their ``default_scope``
+(``mmpretrain`` unless the config says otherwise). Dataloader defaults follow
+each library (:func:`dataloader_defaults`).
 
 Bad input is rejected before anything is built:
 
 * a config path that does not exist;
-* a ``--cfg-options`` key that does not fit the config (see
-  :func:`check_cfg_options`): mmengine would silently add it;
+* a ``--cfg-options`` key that looks like a typo of an existing one, or sits
+  under a missing top-level key, and ``dict(...)`` values (see
+  :func:`check_cfg_options` and :class:`CfgOptionsAction`); new nested keys
+  are created as in mmengine and listed once;
+* a stacking collate function on an mmdet/mmseg dataloader
+  (:func:`check_collate_fns`);
+* a ``Pretrained`` ``init_cfg`` without a checkpoint, or with a missing file
+  (:func:`check_init_checkpoints`);
 * ``--amp`` on a config whose ``optim_wrapper`` is neither ``OptimWrapper``
   nor ``AmpOptimWrapper``;
 * ``--auto-scale-lr`` on a config without ``auto_scale_lr.base_batch_size``;

@@ -208,8 +208,9 @@ def test_collate_defaults_follow_each_library(cfg):
         cfg.default_scope = scope
         assert train_tool.dataloader_defaults(cfg) == {}
         cfg.train_dataloader.collate_fn = dict(type='default_collate')
-        with pytest.raises(train_tool.UsageError,
-                           match='train_dataloader.collate_fn.*pseudo_collate'):
+        with pytest.raises(
+                train_tool.UsageError,
+                match='train_dataloader.collate_fn.*pseudo_collate'):
             train_tool.check_collate_fns(cfg)
         cfg.train_dataloader.collate_fn = dict(type='pseudo_collate')
         train_tool.check_collate_fns(cfg)

@@ -16,21 +16,14 @@ FINETUNE = 'configs/benchmarks/classification/' \
     'dbot_vit-base-p16_32xb32-coslr-100e_in1k.py'
 LINEAR = 'configs/benchmarks/classification/' \
     'dbot_vit-base-p16_8xb2048-linear-coslr-90e_in1k.py'
-DET = 'configs/benchmarks/mmdetection/' \
-    'cascade-mask-rcnn_vit-base-p16_fpn_4conv1fc-giou_8xb2-amp-ms-crop-1x_coco.py'
+DET = 'configs/benchmarks/mmdetection/cascade-mask-rcnn_vit-base-p16_fpn_' \
+    '4conv1fc-giou_8xb2-amp-ms-crop-1x_coco.py'
 SEG = 'configs/benchmarks/mmsegmentation/' \
     'upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'
 
 
 def _name(config: str) -> str:
     return config.rsplit('/', 1)[-1][:-3]
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')
@@ -95,7 +88,7 @@ def test_finetune_loads_the_pretrained_backbone(trained):
     (DET, 'coco/bbox_mAP'),
     (SEG, 'mIoU'),
 ])
-def test_dist_test_two_processes(trained, config, name):
+def test_dist_test_two_processes(trained, config, name, free_port):
     root, out = trained
     cfg, proc = out[config]
     assert proc.returncode == 0, fail_message(proc)
@@ -103,18 +96,18 @@ def test_dist_test_two_processes(trained, config, name):
                 _checkpoint(root, config), '2'],
                cwd=root,
                python=False,
-               env={'PORT': str(_free_port())})
+               env={'PORT': str(free_port)})
     assert test.returncode == 0, fail_message(test)
     metric(test.stdout + test.stderr, name)
 
 
 @pytest.mark.parametrize('config', [FINETUNE, DET, SEG])
-def test_dist_train_two_processes(tmp_path, demo_data, config):
+def test_dist_train_two_processes(tmp_path, demo_data, config, free_port):
     cfg = prepare(config, tmp_path / 'cfg', demo_data)
     proc = run(['tools/dist_train.sh', cfg, '2'],
                cwd=tmp_path,
                python=False,
-               env={'PORT': str(_free_port())})
+               env={'PORT': str(free_port)})
     assert proc.returncode == 0, fail_message(proc)
     text = proc.stdout + proc.stderr
     assert 'Total batch 4 = 2 processes x 2 per process' in text

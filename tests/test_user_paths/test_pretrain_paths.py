@@ -89,7 +89,7 @@ def test_stage2_student_starts_fresh(stages):
     assert s1['meta']['seed'] != s2['meta']['seed']
 
 
-def test_one_run_two_processes(tmp_path, demo_data):
+def test_one_run_two_processes(tmp_path, demo_data, free_port):
     """``tools/dist_train.sh vitb_2x800e.py 2``: stages, batch, teacher."""
     cfg = prepare('configs/dbot/vitb_2x800e.py', tmp_path / 'cfg', demo_data)
     proc = run([
@@ -98,7 +98,7 @@ def test_one_run_two_processes(tmp_path, demo_data):
     ],
                cwd=tmp_path,
                python=False,
-               env={'PORT': str(_free_port())})
+               env={'PORT': str(free_port)})
     assert proc.returncode == 0, fail_message(proc)
     text = proc.stdout + proc.stderr
     assert 'Total batch 4 = 2 processes x 2 per process x 1 accumulation' \
@@ -114,10 +114,3 @@ def test_one_run_two_processes(tmp_path, demo_data):
     for k, v in teacher2.items():
         assert torch.equal(v, student1[k]), k
     assert re.search(r'Epoch\(train\)\s+\[2\]', text)
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
