@@ -10,6 +10,8 @@
   Python (``.venv/bin/python`` if present, else the interpreter running
   pytest), from the repository root, and return the ``CompletedProcess``.
 * ``free_port``: a free TCP port on localhost (for torchrun).
+* ``mmlogger_records``: ``(level, message)`` of every record the current
+  ``MMLogger`` emits during the test (mmengine's ``print_log``).
 
 This module imports nothing heavy (no torch / OpenMMLab), so it costs the
 other test folders nothing.
@@ -120,3 +122,25 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def mmlogger_records():
+    """Records of the current ``MMLogger`` (it does not propagate, so
+    pytest's ``caplog`` does not see them)."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    records = []
+
+    class _Collect(logging.Handler):
+
+        def emit(self, record):
+            records.append((record.levelno, record.getMessage()))
+
+    logger = MMLogger.get_current_instance()
+    handler = _Collect()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

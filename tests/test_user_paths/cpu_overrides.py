@@ -163,8 +163,6 @@ def _resize_pipeline(pipeline: List[dict], size: int) -> None:
             t['crop_size'] = size
         elif kind == 'Resize' and 'scale' in t:
             t['scale'] = size
-        elif kind == 'RandomErasing':
-            t['min_area_ratio'] = t.get('min_area_ratio', 0.02)
 
 
 def _scale_sizes(pipeline: List[dict], factor: float) -> None:

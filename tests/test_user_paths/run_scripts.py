@@ -53,7 +53,7 @@ def _child(argv: list, log: str) -> None:
 
 def run_job(job: dict) -> dict:
     """Fork, run one job, wait (killing it after ``timeout``)."""
-    start = time.time()
+    start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         _child(job['argv'], job['log'])
@@ -62,15 +62,15 @@ def run_job(job: dict) -> dict:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        if time.time() > deadline:
+        if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             with open(job['log'], 'a') as f:
                 f.write(f'\nrun_scripts: killed after {job["timeout"]} s\n')
-            return dict(returncode=-9, seconds=time.time() - start)
+            return dict(returncode=-9, seconds=time.monotonic() - start)
         time.sleep(0.05)
     code = os.waitstatus_to_exitcode(status)
-    return dict(returncode=code, seconds=round(time.time() - start, 2))
+    return dict(returncode=code, seconds=round(time.monotonic() - start, 2))
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 # Copyright (c) mkd_mm contributors. All rights reserved.
+import logging
 from typing import Dict, Optional, Tuple
 
 from mmengine.logging import print_log
@@ -36,8 +37,7 @@ class MKDRunner(Runner):
         """``(world size, per-process batch, accumulative_counts)``.
 
         Args:
-            optim_wrapper (OptimWrapper): The built optimizer wrapper (or
-                dict of wrappers; the first one's accumulation is taken).
+            optim_wrapper (OptimWrapper): A built optimizer wrapper.
 
         Returns:
             Tuple[int, int, int]: The three factors of the total batch.
@@ -45,10 +45,8 @@ class MKDRunner(Runner):
         loader = self._train_dataloader
         per_gpu = loader.batch_size if hasattr(loader, 'batch_size') \
             else loader['batch_size']
-        wrapper = next(iter(optim_wrapper.values())) if isinstance(
-            optim_wrapper, OptimWrapperDict) else optim_wrapper
         # OptimWrapper keeps the config value here (no public accessor)
-        accum = getattr(wrapper, '_accumulative_counts', 1)
+        accum = getattr(optim_wrapper, '_accumulative_counts', 1)
         return self.world_size, int(per_gpu), int(accum)
 
     def scale_lr(self,
@@ -61,16 +59,17 @@ class MKDRunner(Runner):
             auto_scale_lr (dict, optional): ``base_batch_size`` and
                 ``enable``.
         """
-        world, per_gpu, accum = self.batch_sizes(optim_wrapper)
+        wrappers = list(optim_wrapper.values()) if isinstance(
+            optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+        world, per_gpu, accum = self.batch_sizes(wrappers[0])
         total = world * per_gpu * accum
         cfg = auto_scale_lr or {}
         base = cfg.get('base_batch_size', None)
-        wrappers = list(optim_wrapper.values()) if isinstance(
-            optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+        enabled = bool(cfg.get('enable', False))
         groups = [g for w in wrappers for g in w.optimizer.param_groups]
         config_lr = groups[0]['lr'] if groups else float('nan')
         ratio = 1.0
-        if cfg.get('enable', False):
+        if enabled:
             if base is None:
                 raise ValueError(
                     '`auto_scale_lr.enable=True` needs '
@@ -84,9 +83,8 @@ class MKDRunner(Runner):
                 if isinstance(settings, dict) and 'lr' in settings:
                     settings['lr'] = settings['lr'] * ratio
         how = (f'scaled x{ratio:g} from {config_lr:g} at the recipe batch '
-               f'{base} (auto_scale_lr.enable=True)'
-               if cfg.get('enable', False) else 'as in the config, '
-               'not scaled (auto_scale_lr.enable=False)')
+               f'{base} (auto_scale_lr.enable=True)' if enabled else
+               'as in the config, not scaled (auto_scale_lr.enable=False)')
         print_log(
             f'Total batch {total} = {world} processes x {per_gpu} per '
             f'process x {accum} accumulation steps; learning rate '
@@ -96,19 +94,20 @@ class MKDRunner(Runner):
             print_log(
                 'The config has no `auto_scale_lr.base_batch_size`, so the '
                 'total batch its learning rate was set for is unknown.',
-                logger='current', level=30)
+                logger='current',
+                level=logging.WARNING)
         elif total != base:
             keep = base / (world * per_gpu)
             fix = (f'optim_wrapper.accumulative_counts={int(keep)}'
                    if keep >= 1 and keep == int(keep) else
                    'train_dataloader.batch_size / '
                    'optim_wrapper.accumulative_counts')
+            scaled = ('the learning rate was scaled linearly. '
+                      if enabled else 'the learning rate was NOT scaled. ')
             print_log(
-                f'The total batch {total} differs from the recipe\'s '
-                f'{base} (auto_scale_lr.base_batch_size); '
-                + ('the learning rate was scaled linearly. '
-                   if cfg.get('enable', False) else
-                   'the learning rate was NOT scaled. ') +
-                f'To train with the recipe\'s batch on {world} processes, '
-                f'set --cfg-options {fix}.',
-                logger='current', level=30)
+                f"The total batch {total} differs from the recipe's {base} "
+                f'(auto_scale_lr.base_batch_size); {scaled}To train with the '
+                f"recipe's batch on {world} processes, set --cfg-options "
+                f'{fix}.',
+                logger='current',
+                level=logging.WARNING)

@@ -4,7 +4,6 @@ constructor, without one WARNING per frozen teacher tensor."""
 import logging
 
 import torch
-from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
@@ -13,17 +12,8 @@ import mkd_mm  # noqa: F401
 from mkd_mm.testing import tiny_dbot_cfg
 
 
-class _Capture(logging.Handler):
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append((record.levelno, record.getMessage()))
-
-
-def _build(constructor):
+def _build(constructor, records):
+    """Build a tiny DBOT and its optimizer; return the new log records."""
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(tiny_dbot_cfg())
@@ -34,21 +24,16 @@ def _build(constructor):
         paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
     if constructor:
         cfg['constructor'] = constructor
-    logger = MMLogger.get_current_instance()
-    handler = _Capture()
-    logger.addHandler(handler)
-    try:
-        with DefaultScope.overwrite_default_scope('mmpretrain'):
-            wrapper = build_optim_wrapper(model, cfg)
-    finally:
-        logger.removeHandler(handler)
-    return model, wrapper, handler.records
+    start = len(records)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        wrapper = build_optim_wrapper(model, cfg)
+    return model, wrapper, records[start:]
 
 
-def test_same_groups_without_per_tensor_warnings():
-    model, default, default_logs = _build(None)
+def test_same_groups_without_per_tensor_warnings(mmlogger_records):
+    model, default, default_logs = _build(None, mmlogger_records)
     _, ours, our_logs = _build(
-        'mmpretrain.FrozenAwareOptimWrapperConstructor')
+        'mmpretrain.FrozenAwareOptimWrapperConstructor', mmlogger_records)
     names = {id(p): n for n, p in model.named_parameters()}
     frozen_teacher = [
         n for n, p in model.named_parameters()

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 
 import mkd_mm  # noqa: F401
@@ -18,18 +17,8 @@ from mkd_mm.engine.runner import MKDRunner
 REPO = Path(__file__).resolve().parents[3]
 
 
-class _Capture(logging.Handler):
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append((record.levelno, record.getMessage()))
-
-
 def _scale(world, per_gpu, accum, auto_scale_lr, lr=2.4e-3):
-    """Run ``MKDRunner.scale_lr`` on a stand-in runner; return lr, logs."""
+    """Run ``MKDRunner.scale_lr`` on a stand-in runner; return the lr."""
     model = torch.nn.Linear(2, 2)
     wrapper = OptimWrapper(
         torch.optim.AdamW(model.parameters(), lr=lr),
@@ -37,19 +26,14 @@ def _scale(world, per_gpu, accum, auto_scale_lr, lr=2.4e-3):
     fake = SimpleNamespace(
         world_size=world, _train_dataloader=dict(batch_size=per_gpu))
     fake.batch_sizes = lambda ow: MKDRunner.batch_sizes(fake, ow)
-    logger = MMLogger.get_current_instance()
-    handler = _Capture()
-    logger.addHandler(handler)
-    try:
-        MKDRunner.scale_lr(fake, wrapper, auto_scale_lr)
-    finally:
-        logger.removeHandler(handler)
-    return wrapper.optimizer.param_groups[0]['lr'], handler.records
+    MKDRunner.scale_lr(fake, wrapper, auto_scale_lr)
+    return wrapper.optimizer.param_groups[0]['lr']
 
 
-def test_recipe_batch_keeps_the_lr():
+def test_recipe_batch_keeps_the_lr(mmlogger_records):
     # the official dBOT/DMAE batch: 8 GPUs x 128 x 4 accumulation steps
-    lr, logs = _scale(8, 128, 4, dict(base_batch_size=4096, enable=True))
+    lr = _scale(8, 128, 4, dict(base_batch_size=4096, enable=True))
+    logs = mmlogger_records
     assert lr == pytest.approx(2.4e-3)
     assert logs == [(logging.INFO, 'Total batch 4096 = 8 processes x 128 per '
                      'process x 4 accumulation steps; learning rate 0.0024 '
@@ -57,9 +41,10 @@ def test_recipe_batch_keeps_the_lr():
                      '(auto_scale_lr.enable=True)).')]
 
 
-def test_accumulation_counts_in_the_ratio():
+def test_accumulation_counts_in_the_ratio(mmlogger_records):
     # mmengine's Runner.scale_lr would use 16 x 128 = 2048 (ratio 0.5)
-    lr, logs = _scale(16, 128, 4, dict(base_batch_size=4096, enable=True))
+    lr = _scale(16, 128, 4, dict(base_batch_size=4096, enable=True))
+    logs = mmlogger_records
     assert lr == pytest.approx(4.8e-3)
     warning = [m for level, m in logs if level == logging.WARNING]
     assert len(warning) == 1
@@ -67,16 +52,18 @@ def test_accumulation_counts_in_the_ratio():
     assert 'optim_wrapper.accumulative_counts=2' in warning[0]
 
 
-def test_disabled_scaling_warns_and_keeps_the_lr():
-    lr, logs = _scale(32, 128, 4, dict(base_batch_size=4096, enable=False))
+def test_disabled_scaling_warns_and_keeps_the_lr(mmlogger_records):
+    lr = _scale(32, 128, 4, dict(base_batch_size=4096, enable=False))
+    logs = mmlogger_records
     assert lr == pytest.approx(2.4e-3)
     assert 'not scaled' in logs[0][1]
     assert 'the learning rate was NOT scaled' in logs[1][1]
     assert 'optim_wrapper.accumulative_counts=1' in logs[1][1]
 
 
-def test_no_recipe_batch_is_warned():
-    lr, logs = _scale(1, 8, 1, None)
+def test_no_recipe_batch_is_warned(mmlogger_records):
+    lr = _scale(1, 8, 1, None)
+    logs = mmlogger_records
     assert lr == pytest.approx(2.4e-3)
     assert logs[1][0] == logging.WARNING
     assert 'no `auto_scale_lr.base_batch_size`' in logs[1][1]
